@@ -1,0 +1,97 @@
+//! The [`MetricsGroup`] trait: the one API that `#[derive(MetricsGroup)]` implements and every
+//! exporter consumes.
+
+use std::io;
+
+use crate::json::JsonFormat;
+use crate::schema::GroupSchema;
+
+/// A struct whose fields are metrics; implement it with `#[derive(MetricsGroup)]`.
+///
+/// The schema is static; a value is read by [`visit`](MetricsGroup::visit) (metrics, in schema
+/// order) and by [`write_json`](MetricsGroup::write_json) (the whole struct, skipped fields
+/// included). Exporters take groups as `&dyn` [`DynMetricsGroup`], which every `MetricsGroup`
+/// is.
+pub trait MetricsGroup {
+    /// The metric descriptors of this type, built at compile time.
+    const SCHEMA: &'static GroupSchema;
+
+    /// Hands every metric's points to `visitor`, in the order of [`GroupSchema::metrics`].
+    fn visit(&self, visitor: &mut dyn Visitor);
+
+    /// Writes the struct as serde's default derive would, through a serde_json formatter.
+    ///
+    /// Use the functions of [`crate::json`] rather than calling this directly.
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat;
+}
+
+/// A point's value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// An unsigned integer (also `bool` as 0 or 1).
+    U64(u64),
+    /// A signed integer.
+    I64(i64),
+    /// A float (also `Duration` in seconds). May be NaN or infinite.
+    F64(f64),
+}
+
+impl Number {
+    /// The value as `f64`, for consumers that carry only floats.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::U64(v) => v as f64,
+            Number::I64(v) => v as f64,
+            Number::F64(v) => v,
+        }
+    }
+}
+
+/// Receives a group's values from [`MetricsGroup::visit`].
+///
+/// Metrics arrive in schema order. For each metric the visitor gets zero or more
+/// [`point`](Visitor::point) calls, then [`advance(1)`](Visitor::advance); an absent nested
+/// group (`None`) is a single `advance` over all of its metrics. A visitor that keeps a cursor
+/// into [`GroupSchema::metrics`] therefore always knows which metric a point belongs to.
+pub trait Visitor {
+    /// One point of the current metric; `label` is the map key of a labeled metric.
+    fn point(&mut self, label: Option<&str>, value: Number);
+
+    /// Moves past `metrics` metrics: 1 after each metric, or an absent group's whole count.
+    fn advance(&mut self, metrics: usize);
+}
+
+/// The object-safe face of [`MetricsGroup`], which exporters take as `&dyn DynMetricsGroup`.
+///
+/// Implemented for every `MetricsGroup`; there is no reason to implement it by hand.
+pub trait DynMetricsGroup: Send + Sync {
+    /// The type's static schema.
+    fn schema(&self) -> &'static GroupSchema;
+
+    /// See [`MetricsGroup::visit`].
+    fn visit_metrics(&self, visitor: &mut dyn Visitor);
+
+    /// Appends the JSON document (compact or pretty) to `out`.
+    fn write_json_to(&self, out: &mut Vec<u8>, pretty: bool) -> serde_json::Result<()>;
+}
+
+impl<G: MetricsGroup + Send + Sync> DynMetricsGroup for G {
+    fn schema(&self) -> &'static GroupSchema {
+        G::SCHEMA
+    }
+
+    fn visit_metrics(&self, visitor: &mut dyn Visitor) {
+        self.visit(visitor);
+    }
+
+    fn write_json_to(&self, out: &mut Vec<u8>, pretty: bool) -> serde_json::Result<()> {
+        if pretty {
+            crate::json::to_writer_pretty(out, self)
+        } else {
+            crate::json::to_writer(out, self)
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! JSON output of any [`MetricsGroup`], byte-identical to serde_json's for the same struct.
+//!
+//! The functions mirror serde_json's. The document is what `#[derive(serde::Serialize)]` would
+//! produce (skipped metrics included), except that `HashMap` entries are written in sorted key
+//! order so that files are deterministic. The derived writer calls serde_json's own
+//! [`Formatter`] with object keys quoted and escaped at compile time, so it builds no
+//! intermediate value and allocates nothing but the output.
+//!
+//! ```
+//! use metrics_core::MetricsGroup;
+//!
+//! #[derive(MetricsGroup, serde::Serialize)]
+//! struct Queue {
+//!     /// Jobs waiting.
+//!     depth: u32,
+//!     /// Seconds since start.
+//!     #[metric(counter, unit = "s")]
+//!     uptime: f64,
+//! }
+//!
+//! let queue = Queue { depth: 3, uptime: 1.5 };
+//! let text = metrics_core::json::to_string(&queue).unwrap();
+//! assert_eq!(text, r#"{"depth":3,"uptime":1.5}"#);
+//! assert_eq!(text, serde_json::to_string(&queue).unwrap());
+//! ```
+
+use std::io;
+
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter};
+
+use crate::MetricsGroup;
+
+/// Writes `value` as compact JSON into `writer`.
+pub fn to_writer<W, T>(mut writer: W, value: &T) -> serde_json::Result<()>
+where
+    W: io::Write,
+    T: ?Sized + MetricsGroup,
+{
+    value
+        .write_json(&mut writer, &mut Compact)
+        .map_err(serde_json::Error::io)
+}
+
+/// Writes `value` as pretty-printed JSON (two-space indent) into `writer`.
+pub fn to_writer_pretty<W, T>(mut writer: W, value: &T) -> serde_json::Result<()>
+where
+    W: io::Write,
+    T: ?Sized + MetricsGroup,
+{
+    value
+        .write_json(&mut writer, &mut Pretty::default())
+        .map_err(serde_json::Error::io)
+}
+
+/// Returns `value` as compact JSON bytes.
+pub fn to_vec<T>(value: &T) -> serde_json::Result<Vec<u8>>
+where
+    T: ?Sized + MetricsGroup,
+{
+    let mut out = Vec::with_capacity(128);
+    to_writer(&mut out, value)?;
+    Ok(out)
+}
+
+/// Returns `value` as pretty-printed JSON bytes.
+pub fn to_vec_pretty<T>(value: &T) -> serde_json::Result<Vec<u8>>
+where
+    T: ?Sized + MetricsGroup,
+{
+    let mut out = Vec::with_capacity(128);
+    to_writer_pretty(&mut out, value)?;
+    Ok(out)
+}
+
+/// Returns `value` as a compact JSON string.
+pub fn to_string<T>(value: &T) -> serde_json::Result<String>
+where
+    T: ?Sized + MetricsGroup,
+{
+    to_vec(value).map(utf8)
+}
+
+/// Returns `value` as a pretty-printed JSON string.
+pub fn to_string_pretty<T>(value: &T) -> serde_json::Result<String>
+where
+    T: ?Sized + MetricsGroup,
+{
+    to_vec_pretty(value).map(utf8)
+}
+
+fn utf8(bytes: Vec<u8>) -> String {
+    // Every byte written comes from a `&str` or from serde_json's formatter, both UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The serde_json formatter state the derived writer threads through a document.
+///
+/// Implemented by the compact and the pretty format only; it is public so that a custom
+/// [`MetricValue`](crate::MetricValue) can write itself, usually with
+/// [`serialize`](JsonFormat::serialize).
+pub trait JsonFormat: Formatter {
+    /// Writes an object key given already quoted and escaped, with its separators.
+    fn key<W>(&mut self, writer: &mut W, first: bool, quoted_key: &str) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.begin_object_key(writer, first)?;
+        writer.write_all(quoted_key.as_bytes())?;
+        self.end_object_key(writer)?;
+        self.begin_object_value(writer)
+    }
+
+    /// Writes `value` through its `serde::Serialize` impl at the current position.
+    fn serialize<W, T>(&mut self, writer: &mut W, value: &T) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        T: ?Sized + Serialize;
+}
+
+/// serde_json's compact format.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Compact;
+
+impl Formatter for Compact {}
+
+impl JsonFormat for Compact {
+    fn key<W>(&mut self, writer: &mut W, first: bool, quoted_key: &str) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        if !first {
+            writer.write_all(b",")?;
+        }
+        writer.write_all(quoted_key.as_bytes())?;
+        writer.write_all(b":")
+    }
+
+    fn serialize<W, T>(&mut self, writer: &mut W, value: &T) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        T: ?Sized + Serialize,
+    {
+        let mut serializer = serde_json::Serializer::with_formatter(writer, CompactFormatter);
+        value.serialize(&mut serializer).map_err(io::Error::from)
+    }
+}
+
+/// serde_json's pretty format (two-space indent), with its depth visible so that a value
+/// serialized mid-document by serde is indented where it stands.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn newline_indent<W>(&self, writer: &mut W, separator: &[u8]) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        const SPACES: &[u8] = &[b' '; 64];
+        writer.write_all(separator)?;
+        let mut width = self.depth * 2;
+        while width > 0 {
+            let run = width.min(SPACES.len());
+            writer.write_all(&SPACES[..run])?;
+            width -= run;
+        }
+        Ok(())
+    }
+
+    fn open<W>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(bracket)
+    }
+
+    fn close<W>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline_indent(writer, b"\n")?;
+        }
+        writer.write_all(bracket)
+    }
+}
+
+impl Formatter for Pretty {
+    fn begin_array<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W>(&mut self, writer: &mut W, first: bool) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.newline_indent(writer, if first { b"\n" } else { b",\n" })
+    }
+
+    fn end_array_value<W>(&mut self, _writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W>(&mut self, writer: &mut W, first: bool) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.newline_indent(writer, if first { b"\n" } else { b",\n" })
+    }
+
+    fn begin_object_value<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W>(&mut self, _writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+impl JsonFormat for Pretty {
+    fn serialize<W, T>(&mut self, writer: &mut W, value: &T) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        T: ?Sized + Serialize,
+    {
+        let here = Pretty {
+            depth: self.depth,
+            has_value: false,
+        };
+        let mut serializer = serde_json::Serializer::with_formatter(writer, here);
+        value.serialize(&mut serializer).map_err(io::Error::from)
+    }
+}
+
+/// Writes `value` as a JSON string, escaped exactly as serde_json escapes it.
+pub(crate) fn write_str<W, F>(writer: &mut W, format: &mut F, value: &str) -> io::Result<()>
+where
+    W: ?Sized + io::Write,
+    F: ?Sized + Formatter,
+{
+    use serde_json::ser::CharEscape;
+
+    format.begin_string(writer)?;
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape = match byte {
+            b'"' => CharEscape::Quote,
+            b'\\' => CharEscape::ReverseSolidus,
+            b'\n' => CharEscape::LineFeed,
+            b'\r' => CharEscape::CarriageReturn,
+            b'\t' => CharEscape::Tab,
+            0x08 => CharEscape::Backspace,
+            0x0c => CharEscape::FormFeed,
+            0x00..=0x1f => CharEscape::AsciiControl(byte),
+            _ => continue,
+        };
+        if start < i {
+            format.write_string_fragment(writer, &value[start..i])?;
+        }
+        format.write_char_escape(writer, escape)?;
+        start = i + 1;
+    }
+    if start < bytes.len() {
+        format.write_string_fragment(writer, &value[start..])?;
+    }
+    format.end_string(writer)
+}

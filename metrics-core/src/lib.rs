@@ -1,0 +1,55 @@
+//! Describe a service's metrics once, as a plain struct, and export them everywhere.
+//!
+//! `#[derive(MetricsGroup)]` turns a snapshot struct into a metrics group: a static schema
+//! (names, kinds, units, descriptions, labels) built at compile time, a visitor over its
+//! values, and a JSON writer byte-identical to serde_json's.
+//!
+//! ```
+//! use metrics_core::{schema::MetricKind, MetricsGroup};
+//! use std::collections::HashMap;
+//!
+//! /// Scheduler-level counters and gauges.
+//! #[derive(MetricsGroup)]
+//! pub struct SchedulerMetrics {
+//!     /// Total number of scheduled agents.
+//!     #[metric(counter)]
+//!     pub total_scheduled: usize,
+//!     /// Number of currently running agents.
+//!     pub running_agents: usize,
+//! }
+//!
+//! #[derive(MetricsGroup)]
+//! pub struct Snapshot {
+//!     #[metric(skip)]
+//!     pub timestamp: u64,
+//!     pub scheduler: SchedulerMetrics,
+//!     /// Compactions by tier.
+//!     #[metric(counter, label = "tier")]
+//!     pub compactions_by_tier: HashMap<String, u64>,
+//! }
+//!
+//! let names: Vec<String> = Snapshot::SCHEMA.metrics().map(|m| m.name).collect();
+//! assert_eq!(
+//!     names,
+//!     ["scheduler.total_scheduled", "scheduler.running_agents", "compactions_by_tier"]
+//! );
+//! let first = Snapshot::SCHEMA.metrics().next().unwrap();
+//! assert_eq!(first.descriptor.kind, MetricKind::Counter);
+//! assert_eq!(first.descriptor.description, "Total number of scheduled agents.");
+//! ```
+
+mod field;
+mod group;
+pub mod json;
+pub mod schema;
+mod schema_build;
+mod value;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
+pub use value::MetricValue;
+
+/// Derives [`MetricsGroup`] for a struct with named fields; see the crate documentation.
+pub use metrics_derive::MetricsGroup;

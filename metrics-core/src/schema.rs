@@ -1,0 +1,171 @@
+//! Static metric descriptors, built at compile time by `#[derive(MetricsGroup)]`.
+//!
+//! A group's schema is a tree: a nested group appears as a [`NestedGroup`] pointing at the
+//! nested type's own `&'static` schema, so no name is concatenated at compile time. Full,
+//! dotted names are produced by walking the tree with [`GroupSchema::metrics`].
+
+use std::fmt;
+
+/// How a metric's values are meant to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    /// A monotonic, cumulative total (OTLP: monotonic cumulative Sum).
+    Counter,
+    /// A current value that can go up and down (OTLP: Gauge). The default kind.
+    Gauge,
+    /// A cumulative total that can also decrease (OTLP: non-monotonic cumulative Sum).
+    UpDownCounter,
+}
+
+impl MetricKind {
+    /// The keyword used in `#[metric(...)]`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::UpDownCounter => "up_down_counter",
+        }
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The numeric type a metric's points carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    /// Unsigned integers, `bool` (0 or 1) and unsigned atomics.
+    U64,
+    /// Signed integers and signed atomics.
+    I64,
+    /// Floats and `Duration` (in seconds).
+    F64,
+}
+
+impl ValueType {
+    /// A short lowercase name: `u64`, `i64` or `f64`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ValueType::U64 => "u64",
+            ValueType::I64 => "i64",
+            ValueType::F64 => "f64",
+        }
+    }
+}
+
+impl fmt::Display for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One metric as declared by one field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricDescriptor {
+    /// The name within its group (struct prefix and `rename` applied, no parent path).
+    pub name: &'static str,
+    /// Counter, gauge or up-down counter.
+    pub kind: MetricKind,
+    /// UCUM unit as OpenTelemetry uses it (`s`, `By`, `1`, ...); empty when none.
+    pub unit: &'static str,
+    /// The field's doc comment or `description = "..."`; empty when none.
+    pub description: &'static str,
+    /// For a map field, the attribute key its entries' keys are reported under.
+    pub label: Option<&'static str>,
+    /// The numeric type of the points.
+    pub value_type: ValueType,
+}
+
+/// A field holding another group.
+#[derive(Clone, Copy, Debug)]
+pub struct NestedGroup {
+    /// The path segment the nested metrics are named under; `None` when flattened.
+    pub name: Option<&'static str>,
+    /// The nested type's schema.
+    pub schema: &'static GroupSchema,
+}
+
+/// One metric-bearing field of a group, in declaration order.
+#[derive(Clone, Copy, Debug)]
+pub enum SchemaField {
+    /// A field that is one metric.
+    Metric(MetricDescriptor),
+    /// A field that holds a nested group.
+    Group(NestedGroup),
+}
+
+/// The schema of one `#[derive(MetricsGroup)]` type.
+#[derive(Debug)]
+pub struct GroupSchema {
+    /// The Rust type name, for messages.
+    pub type_name: &'static str,
+    /// Metric-bearing fields in declaration order (skipped fields are absent).
+    pub fields: &'static [SchemaField],
+    /// The number of metrics in the whole tree below this group.
+    pub metric_count: usize,
+    /// The length of the longest full name below this group, checked against OTel's limit.
+    pub(crate) longest_name: usize,
+}
+
+impl GroupSchema {
+    /// Every metric of the tree, depth first in declaration order, with its full dotted name.
+    ///
+    /// This is the order in which [`crate::Visitor`] receives values.
+    pub fn metrics(&'static self) -> Metrics {
+        Metrics {
+            stack: vec![(self.fields.iter(), 0)],
+            path: String::new(),
+        }
+    }
+}
+
+/// A metric with its full name, as yielded by [`GroupSchema::metrics`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metric {
+    /// The full dotted name, e.g. `scheduler.running_agents`.
+    pub name: String,
+    /// The static descriptor.
+    pub descriptor: &'static MetricDescriptor,
+}
+
+/// Iterator over the metrics of a schema tree; see [`GroupSchema::metrics`].
+#[derive(Debug)]
+pub struct Metrics {
+    /// Per open group: its remaining fields and the length of `path` before it was entered.
+    stack: Vec<(std::slice::Iter<'static, SchemaField>, usize)>,
+    /// The dotted path of the innermost open group, with a trailing dot when not empty.
+    path: String,
+}
+
+impl Iterator for Metrics {
+    type Item = Metric;
+
+    fn next(&mut self) -> Option<Metric> {
+        loop {
+            let (fields, _) = self.stack.last_mut()?;
+            match fields.next() {
+                Some(SchemaField::Metric(descriptor)) => {
+                    return Some(Metric {
+                        name: format!("{}{}", self.path, descriptor.name),
+                        descriptor,
+                    })
+                }
+                Some(SchemaField::Group(group)) => {
+                    let outer_len = self.path.len();
+                    if let Some(name) = group.name {
+                        self.path.push_str(name);
+                        self.path.push('.');
+                    }
+                    self.stack.push((group.schema.fields.iter(), outer_len));
+                }
+                None => {
+                    let (_, outer_len) = self.stack.pop()?;
+                    self.path.truncate(outer_len);
+                }
+            }
+        }
+    }
+}

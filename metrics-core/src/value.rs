@@ -1,0 +1,304 @@
+//! [`MetricValue`]: the types a metric field can hold, and the trait that adds more.
+
+use std::io;
+use std::sync::atomic::{self, Ordering};
+use std::time::Duration;
+
+use crate::json::JsonFormat;
+use crate::schema::ValueType;
+use crate::Number;
+
+/// A type that can be the value of one metric field.
+///
+/// Implemented for every integer type, `f32`, `f64`, `bool` (0 or 1), [`Duration`] (seconds)
+/// and the std atomics (read with `Relaxed` ordering, so a live struct of atomics exports
+/// directly). `u128` and `i128` saturate to the 64-bit range. Implement it for your own types:
+///
+/// ```
+/// use metrics_core::{json::JsonFormat, schema::ValueType, MetricValue, MetricsGroup, Number};
+///
+/// /// A temperature that serializes as a plain number.
+/// #[derive(serde::Serialize)]
+/// struct Celsius(f64);
+///
+/// impl MetricValue for Celsius {
+///     const VALUE_TYPE: ValueType = ValueType::F64;
+///
+///     fn metric_value(&self) -> Option<Number> {
+///         Some(Number::F64(self.0))
+///     }
+///
+///     fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> std::io::Result<()>
+///     where
+///         W: ?Sized + std::io::Write,
+///         F: JsonFormat,
+///     {
+///         format.serialize(writer, self)
+///     }
+/// }
+///
+/// #[derive(MetricsGroup)]
+/// struct Room {
+///     /// Air temperature.
+///     #[metric(unit = "Cel")]
+///     temperature: Celsius,
+/// }
+/// # assert_eq!(metrics_core::json::to_string(&Room { temperature: Celsius(21.5) }).unwrap(),
+/// #     r#"{"temperature":21.5}"#);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a metric value",
+    label = "not a metric value",
+    note = "metric values are integers, floats, `bool`, `Duration` and std atomics; implement `metrics_core::MetricValue` for your own types"
+)]
+pub trait MetricValue {
+    /// The numeric type of this value's points.
+    const VALUE_TYPE: ValueType;
+
+    /// The current value; `None` records no point.
+    fn metric_value(&self) -> Option<Number>;
+
+    /// Writes the value as serde_json would serialize it.
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat;
+}
+
+/// Implements `MetricValue` for a primitive integer: the [`Number`] variant it widens into and
+/// the serde_json formatter method serde calls for it.
+macro_rules! integer {
+    ($($ty:ty => $variant:ident($wide:ty), $write:ident;)*) => {$(
+        impl MetricValue for $ty {
+            const VALUE_TYPE: ValueType = ValueType::$variant;
+
+            #[inline]
+            fn metric_value(&self) -> Option<Number> {
+                Some(Number::$variant(<$wide>::from(*self)))
+            }
+
+            #[inline]
+            fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+            where
+                W: ?Sized + io::Write,
+                F: JsonFormat,
+            {
+                format.$write(writer, *self)
+            }
+        }
+    )*};
+}
+
+integer! {
+    u8 => U64(u64), write_u8;
+    u16 => U64(u64), write_u16;
+    u32 => U64(u64), write_u32;
+    u64 => U64(u64), write_u64;
+    i8 => I64(i64), write_i8;
+    i16 => I64(i64), write_i16;
+    i32 => I64(i64), write_i32;
+    i64 => I64(i64), write_i64;
+}
+
+impl MetricValue for u128 {
+    const VALUE_TYPE: ValueType = ValueType::U64;
+
+    /// Saturates at `u64::MAX`.
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        Some(Number::U64(u64::try_from(*self).unwrap_or(u64::MAX)))
+    }
+
+    #[inline]
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.write_u128(writer, *self)
+    }
+}
+
+impl MetricValue for i128 {
+    const VALUE_TYPE: ValueType = ValueType::I64;
+
+    /// Saturates at `i64::MIN` and `i64::MAX`.
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        let clamped = (*self).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+        Some(Number::I64(clamped as i64))
+    }
+
+    #[inline]
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.write_i128(writer, *self)
+    }
+}
+
+// serde serializes `usize` and `isize` as 64-bit integers.
+impl MetricValue for usize {
+    const VALUE_TYPE: ValueType = ValueType::U64;
+
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        Some(Number::U64(*self as u64))
+    }
+
+    #[inline]
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.write_u64(writer, *self as u64)
+    }
+}
+
+impl MetricValue for isize {
+    const VALUE_TYPE: ValueType = ValueType::I64;
+
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        Some(Number::I64(*self as i64))
+    }
+
+    #[inline]
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.write_i64(writer, *self as i64)
+    }
+}
+
+impl MetricValue for f64 {
+    const VALUE_TYPE: ValueType = ValueType::F64;
+
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        Some(Number::F64(*self))
+    }
+
+    #[inline]
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        // serde_json writes non-finite floats as `null`.
+        if self.is_finite() {
+            format.write_f64(writer, *self)
+        } else {
+            format.write_null(writer)
+        }
+    }
+}
+
+impl MetricValue for f32 {
+    const VALUE_TYPE: ValueType = ValueType::F64;
+
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        Some(Number::F64(f64::from(*self)))
+    }
+
+    #[inline]
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        // Printed as f32 (shortest round-trip of the f32), as serde_json does.
+        if self.is_finite() {
+            format.write_f32(writer, *self)
+        } else {
+            format.write_null(writer)
+        }
+    }
+}
+
+impl MetricValue for bool {
+    const VALUE_TYPE: ValueType = ValueType::U64;
+
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        Some(Number::U64(u64::from(*self)))
+    }
+
+    #[inline]
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.write_bool(writer, *self)
+    }
+}
+
+impl MetricValue for Duration {
+    const VALUE_TYPE: ValueType = ValueType::F64;
+
+    #[inline]
+    fn metric_value(&self) -> Option<Number> {
+        Some(Number::F64(self.as_secs_f64()))
+    }
+
+    /// `{"secs":..,"nanos":..}`, serde's representation.
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.begin_object(writer)?;
+        format.key(writer, true, "\"secs\"")?;
+        format.write_u64(writer, self.as_secs())?;
+        format.end_object_value(writer)?;
+        format.key(writer, false, "\"nanos\"")?;
+        format.write_u32(writer, self.subsec_nanos())?;
+        format.end_object_value(writer)?;
+        format.end_object(writer)
+    }
+}
+
+/// Implements `MetricValue` for a std atomic by loading it (`Relaxed`, as serde does) and
+/// delegating to the plain integer.
+macro_rules! atomic {
+    ($($atomic:ident => $plain:ty;)*) => {$(
+        impl MetricValue for atomic::$atomic {
+            const VALUE_TYPE: ValueType = <$plain as MetricValue>::VALUE_TYPE;
+
+            #[inline]
+            fn metric_value(&self) -> Option<Number> {
+                self.load(Ordering::Relaxed).metric_value()
+            }
+
+            #[inline]
+            fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+            where
+                W: ?Sized + io::Write,
+                F: JsonFormat,
+            {
+                self.load(Ordering::Relaxed).write_json(writer, format)
+            }
+        }
+    )*};
+}
+
+atomic! {
+    AtomicBool => bool;
+    AtomicU8 => u8;
+    AtomicU16 => u16;
+    AtomicU32 => u32;
+    AtomicU64 => u64;
+    AtomicUsize => usize;
+    AtomicI8 => i8;
+    AtomicI16 => i16;
+    AtomicI32 => i32;
+    AtomicI64 => i64;
+    AtomicIsize => isize;
+}

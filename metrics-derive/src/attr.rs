@@ -1,0 +1,436 @@
+//! Parsing of `#[metrics(...)]` on the struct and `#[metric(...)]` on fields.
+//!
+//! Parsing never stops at the first problem: every unknown key, bad value and duplicate is
+//! recorded in [`Errors`], and the rest of the attribute is still read.
+
+use proc_macro2::{Span, TokenTree};
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, LitStr, Token};
+
+use crate::errors::Errors;
+
+/// The attribute on fields.
+pub(crate) const METRIC: &str = "metric";
+/// The attribute on the struct.
+pub(crate) const METRICS: &str = "metrics";
+
+const COUNTER: &str = "counter";
+const GAUGE: &str = "gauge";
+const UP_DOWN_COUNTER: &str = "up_down_counter";
+const SKIP: &str = "skip";
+const FLATTEN: &str = "flatten";
+const UNIT: &str = "unit";
+const DESCRIPTION: &str = "description";
+const RENAME: &str = "rename";
+const LABEL: &str = "label";
+const PREFIX: &str = "prefix";
+
+/// Every key `#[metric(...)]` accepts, for did-you-mean suggestions.
+const FIELD_KEYS: &[&str] = &[
+    COUNTER,
+    GAUGE,
+    UP_DOWN_COUNTER,
+    SKIP,
+    FLATTEN,
+    UNIT,
+    DESCRIPTION,
+    RENAME,
+    LABEL,
+];
+
+/// A metric kind keyword.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Counter,
+    Gauge,
+    UpDownCounter,
+}
+
+impl Kind {
+    const ALL: [(&'static str, Kind); 3] = [
+        (COUNTER, Kind::Counter),
+        (GAUGE, Kind::Gauge),
+        (UP_DOWN_COUNTER, Kind::UpDownCounter),
+    ];
+
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Kind::Counter => COUNTER,
+            Kind::Gauge => GAUGE,
+            Kind::UpDownCounter => UP_DOWN_COUNTER,
+        }
+    }
+}
+
+/// A value given in an attribute, with the span of its key for duplicate reports.
+pub(crate) struct Given<T> {
+    pub(crate) value: T,
+    pub(crate) key_span: Span,
+}
+
+/// What `#[metric(...)]` attributes say about one field.
+#[derive(Default)]
+pub(crate) struct FieldAttrs {
+    pub(crate) kind: Option<Given<Kind>>,
+    pub(crate) unit: Option<Given<LitStr>>,
+    pub(crate) description: Option<Given<LitStr>>,
+    pub(crate) rename: Option<Given<LitStr>>,
+    pub(crate) label: Option<Given<LitStr>>,
+    pub(crate) skip: Option<Given<()>>,
+    pub(crate) flatten: Option<Given<()>>,
+    /// The first paragraph of the doc comment, lines joined by spaces.
+    pub(crate) doc: Option<String>,
+}
+
+/// What `#[metrics(...)]` says about the struct.
+#[derive(Default)]
+pub(crate) struct ContainerAttrs {
+    pub(crate) prefix: Option<Given<LitStr>>,
+}
+
+impl FieldAttrs {
+    pub(crate) fn parse(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
+        let mut parsed = FieldAttrs {
+            doc: doc_summary(attrs),
+            ..FieldAttrs::default()
+        };
+        for attr in attrs {
+            if attr.path().is_ident(METRICS) {
+                errors.at(
+                    attr.path().span_ident(),
+                    "`#[metrics(...)]` goes on the struct; use `#[metric(...)]` on fields",
+                );
+            } else if attr.path().is_ident(METRIC) {
+                let result = attr.parse_nested_meta(|meta| {
+                    parsed.parse_key(&meta, errors);
+                    Ok(())
+                });
+                if let Err(error) = result {
+                    errors.push(error);
+                }
+            }
+        }
+        parsed
+    }
+
+    fn parse_key(&mut self, meta: &ParseNestedMeta, errors: &mut Errors) {
+        let Some(key) = meta.path.get_ident().map(|ident| ident.to_string()) else {
+            errors.at(
+                meta.path.span_ident(),
+                "expected a key such as `counter` or `unit = \"s\"`",
+            );
+            skip_value(meta, errors);
+            return;
+        };
+        let span = meta.path.span_ident();
+        match key.as_str() {
+            UNIT => set(
+                &mut self.unit,
+                string_value(meta, UNIT, errors),
+                span,
+                UNIT,
+                errors,
+            ),
+            DESCRIPTION => set(
+                &mut self.description,
+                string_value(meta, DESCRIPTION, errors),
+                span,
+                DESCRIPTION,
+                errors,
+            ),
+            RENAME => set(
+                &mut self.rename,
+                string_value(meta, RENAME, errors),
+                span,
+                RENAME,
+                errors,
+            ),
+            LABEL => set(
+                &mut self.label,
+                string_value(meta, LABEL, errors),
+                span,
+                LABEL,
+                errors,
+            ),
+            SKIP => set(&mut self.skip, flag(meta, SKIP, errors), span, SKIP, errors),
+            FLATTEN => set(
+                &mut self.flatten,
+                flag(meta, FLATTEN, errors),
+                span,
+                FLATTEN,
+                errors,
+            ),
+            word => match Kind::ALL.iter().find(|(keyword, _)| *keyword == word) {
+                Some(&(keyword, kind)) => {
+                    let kind = flag(meta, keyword, errors).map(|()| kind);
+                    self.set_kind(kind, span, errors);
+                }
+                None => unknown_key(meta, word, errors),
+            },
+        }
+    }
+
+    fn set_kind(&mut self, kind: Option<Kind>, span: Span, errors: &mut Errors) {
+        let Some(kind) = kind else { return };
+        match &self.kind {
+            Some(first) if first.value == kind => {
+                errors.at(span, format!("duplicate metric kind `{}`", kind.keyword()));
+                errors.first_defined_here(first.key_span);
+            }
+            Some(first) => {
+                errors.at(
+                    span,
+                    format!(
+                        "a metric has one kind, but both `{}` and `{}` are given",
+                        first.value.keyword(),
+                        kind.keyword()
+                    ),
+                );
+                errors.first_defined_here(first.key_span);
+            }
+            None => {
+                self.kind = Some(Given {
+                    value: kind,
+                    key_span: span,
+                })
+            }
+        }
+    }
+}
+
+impl ContainerAttrs {
+    pub(crate) fn parse(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
+        let mut parsed = ContainerAttrs::default();
+        for attr in attrs {
+            if attr.path().is_ident(METRIC) {
+                errors.at(
+                    attr.path().span_ident(),
+                    "`#[metric(...)]` goes on fields; use `#[metrics(prefix = \"...\")]` on the struct",
+                );
+            } else if attr.path().is_ident(METRICS) {
+                let result = attr.parse_nested_meta(|meta| {
+                    let span = meta.path.span_ident();
+                    if meta.path.is_ident(PREFIX) {
+                        let value = string_value(&meta, PREFIX, errors);
+                        set(&mut parsed.prefix, value, span, PREFIX, errors);
+                    } else {
+                        let key = path_text(&meta);
+                        errors.at(
+                            span,
+                            format!("unknown key `{key}` in `#[metrics(...)]`, expected `prefix = \"...\"`"),
+                        );
+                        skip_value(&meta, errors);
+                    }
+                    Ok(())
+                });
+                if let Err(error) = result {
+                    errors.push(error);
+                }
+            }
+        }
+        parsed
+    }
+}
+
+/// Stores a parsed value, reporting a duplicate key with both places.
+fn set<T>(
+    slot: &mut Option<Given<T>>,
+    value: Option<T>,
+    span: Span,
+    key: &str,
+    errors: &mut Errors,
+) {
+    let Some(value) = value else { return };
+    match slot {
+        Some(first) => {
+            errors.at(span, format!("duplicate key `{key}`"));
+            errors.first_defined_here(first.key_span);
+        }
+        None => {
+            *slot = Some(Given {
+                value,
+                key_span: span,
+            })
+        }
+    }
+}
+
+/// Reads `key = "string"`; records an error and returns `None` for anything else.
+fn string_value(meta: &ParseNestedMeta, key: &str, errors: &mut Errors) -> Option<LitStr> {
+    if !meta.input.peek(Token![=]) {
+        errors.at(
+            meta.path.span_ident(),
+            format!("`{key}` needs a value: `{key} = \"...\"`"),
+        );
+        skip_value(meta, errors);
+        return None;
+    }
+    let input = match meta.value() {
+        Ok(input) => input,
+        Err(error) => {
+            errors.push(error);
+            return None;
+        }
+    };
+    if input.peek(LitStr) {
+        match input.parse::<LitStr>() {
+            Ok(lit) => return Some(lit),
+            Err(error) => errors.push(error),
+        }
+    } else {
+        let start = input.span();
+        errors.at(
+            start,
+            format!("`{key}` expects a string literal: `{key} = \"...\"`"),
+        );
+        skip_tokens(meta, errors);
+    }
+    None
+}
+
+/// Reads a bare keyword; records an error and returns `None` when it was given a value.
+fn flag(meta: &ParseNestedMeta, key: &str, errors: &mut Errors) -> Option<()> {
+    if meta.input.is_empty() || meta.input.peek(Token![,]) {
+        Some(())
+    } else {
+        errors.at(
+            meta.path.span_ident(),
+            format!("`{key}` takes no value: write `#[metric({key})]`"),
+        );
+        skip_value(meta, errors);
+        None
+    }
+}
+
+fn unknown_key(meta: &ParseNestedMeta, word: &str, errors: &mut Errors) {
+    let span = meta.path.span_ident();
+    let takes_value = meta.input.peek(Token![=]);
+    let suggestion = did_you_mean(word, FIELD_KEYS);
+    let message = if takes_value {
+        format!("unknown key `{word}` in `#[metric(...)]`")
+    } else if suggestion.is_some_and(|s| s == SKIP || s == FLATTEN) {
+        format!("unknown flag `{word}` in `#[metric(...)]`")
+    } else {
+        format!(
+            "unknown metric kind `{word}`, expected one of `{COUNTER}`, `{GAUGE}`, `{UP_DOWN_COUNTER}`"
+        )
+    };
+    let message = match suggestion {
+        Some(suggestion) => format!("{message}; did you mean `{suggestion}`?"),
+        None if takes_value => {
+            format!("{message}, expected one of `{UNIT}`, `{DESCRIPTION}`, `{RENAME}`, `{LABEL}`")
+        }
+        None => message,
+    };
+    errors.at(span, message);
+    skip_value(meta, errors);
+}
+
+/// Consumes whatever follows a key (`= value` or `(...)`) so that parsing can go on.
+fn skip_value(meta: &ParseNestedMeta, errors: &mut Errors) {
+    if meta.input.peek(Token![=]) {
+        if let Err(error) = meta.input.parse::<Token![=]>() {
+            errors.push(error);
+            return;
+        }
+    }
+    skip_tokens(meta, errors);
+}
+
+/// Consumes tokens up to the next comma.
+fn skip_tokens(meta: &ParseNestedMeta, errors: &mut Errors) {
+    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        if let Err(error) = meta.input.parse::<TokenTree>() {
+            errors.push(error);
+            return;
+        }
+    }
+}
+
+fn path_text(meta: &ParseNestedMeta) -> String {
+    meta.path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// The closest known key within two edits, if any.
+fn did_you_mean(word: &str, known: &[&'static str]) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|&candidate| (edit_distance(word, candidate), candidate))
+        .filter(|&(distance, candidate)| distance <= 2 && distance < candidate.len())
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance between two short ASCII-ish strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The first paragraph of the doc comment: trimmed lines joined by single spaces.
+fn doc_summary(attrs: &[Attribute]) -> Option<String> {
+    let lines = attrs.iter().filter_map(|attr| match &attr.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    });
+    let mut summary = String::new();
+    for line in lines.flat_map(|doc| doc.lines().map(str::to_owned).collect::<Vec<_>>()) {
+        let line = line.trim();
+        if line.is_empty() {
+            if summary.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if !summary.is_empty() {
+            summary.push(' ');
+        }
+        summary.push_str(line);
+    }
+    (!summary.is_empty()).then_some(summary)
+}
+
+/// The span of a path's last identifier, the narrowest token naming an attribute key.
+trait SpanIdent {
+    fn span_ident(&self) -> Span;
+}
+
+impl SpanIdent for syn::Path {
+    fn span_ident(&self) -> Span {
+        self.segments
+            .last()
+            .map_or_else(Span::call_site, |segment| segment.ident.span())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(did_you_mean("unti", FIELD_KEYS), Some(UNIT));
+        assert_eq!(did_you_mean("countr", FIELD_KEYS), Some(COUNTER));
+        assert_eq!(did_you_mean("histogram", FIELD_KEYS), None);
+    }
+}

@@ -1,0 +1,21 @@
+//! `#[derive(MetricsGroup)]`: use it through `metrics_core`, which re-exports it.
+//!
+//! A pipeline, one stage per module: [`ast`] parses the input (with [`attr`] reading the
+//! attributes), [`check`] applies the rules that span fields, [`expand`] generates the impl.
+//! Every error of every stage is collected and reported together, and a fallback impl keeps
+//! code that uses the type from failing with unrelated errors.
+
+mod ast;
+mod attr;
+mod check;
+mod errors;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Implements `metrics_core::MetricsGroup` for a struct with named fields.
+#[proc_macro_derive(MetricsGroup, attributes(metric, metrics))]
+pub fn derive_metrics_group(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input).into()
+}
