@@ -394,7 +394,7 @@ fn doc_summary(attrs: &[Attribute]) -> Option<String> {
         _ => None,
     });
     let mut summary = String::new();
-    for line in lines.flat_map(|doc| doc.lines().map(str::to_owned).collect::<Vec<_>>()) {
+    for line in lines.flat_map(|doc| doc.split('\n').map(str::to_owned).collect::<Vec<_>>()) {
         let line = line.trim();
         if line.is_empty() {
             if summary.is_empty() {
