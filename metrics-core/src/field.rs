@@ -179,9 +179,9 @@ where
 
 /// Types that may carry `kind` and `unit`: metric values, not nested groups.
 #[diagnostic::on_unimplemented(
-    message = "`kind` and `unit` apply to metric values, and `{Self}` is a nested group",
-    label = "a nested group takes no `kind` or `unit`",
-    note = "put `kind` and `unit` on the fields of the nested group instead"
+    message = "`kind` and `unit` apply to metric values, not to `{Self}`",
+    label = "not a metric value",
+    note = "a nested group takes no `kind` or `unit`: put them on the fields of the nested group"
 )]
 pub trait ValueField {}
 impl<T: MetricValue> ValueField for T {}

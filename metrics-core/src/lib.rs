@@ -38,9 +38,13 @@
 //! assert_eq!(first.descriptor.description, "Total number of scheduled agents.");
 //! ```
 
+pub mod config;
+mod error;
+pub mod export;
 mod field;
 mod group;
 pub mod json;
+mod reporter;
 pub mod schema;
 mod schema_build;
 mod value;
@@ -48,7 +52,11 @@ mod value;
 #[doc(hidden)]
 pub mod __private;
 
+pub use config::MetricsConfig;
+pub use error::MetricsError;
+pub use export::{create_exporter, MetricsExporter};
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
+pub use reporter::{ExportReport, Reporter, ReporterBuilder};
 pub use value::MetricValue;
 
 /// Derives [`MetricsGroup`] for a struct with named fields; see the crate documentation.

@@ -90,7 +90,7 @@ pub const fn group(type_name: &'static str, fields: &'static [SchemaField]) -> G
     }
     if longest_name > MAX_NAME_LEN {
         panic!(
-            "a full metric name of this group is longer than 255 characters, OpenTelemetry's limit"
+            "a full metric name of this group is longer than 255 characters, OpenTelemetry's limit: shorten the names on its path through nested groups"
         );
     }
     GroupSchema {
@@ -185,6 +185,9 @@ const fn collect_names(
 
 /// Fails to compile when two metrics of the fields share a full name, which flattened groups
 /// and dotted renames can cause in ways the derive cannot see. `N` is the fields' metric count.
+///
+/// The derive calls it on pairs of fields, at the later field's span, so the message speaks
+/// of "this field" and "an earlier field".
 pub const fn assert_unique_names<const N: usize>(fields: &[SchemaField]) {
     let mut names = [PartedName::EMPTY; N];
     let mut count = 0;
@@ -194,7 +197,7 @@ pub const fn assert_unique_names<const N: usize>(fields: &[SchemaField]) {
         let mut b = a + 1;
         while b < N {
             if names[a].eq(&names[b]) {
-                panic!("two metrics of this group have the same full name (through `flatten` or a dotted `rename`): rename one of them");
+                panic!("duplicate metric name: this field exports a metric under the same full name as an earlier field (through `flatten` or a dotted `rename`); rename one of them");
             }
             b += 1;
         }

@@ -1,0 +1,124 @@
+//! [`MetricsError`]: what went wrong, and where (which field, file, endpoint or backend).
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// Errors of configuration, export and shutdown.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// A configuration value is invalid. Header values are never included.
+    #[error("invalid metrics configuration: `{field}` = {value}: {reason}")]
+    Config {
+        /// The field's path, e.g. `otlp.timeout_seconds` or `OTEL_EXPORTER_OTLP_TIMEOUT`.
+        field: String,
+        /// The offending value, quoted (or `<redacted>` for secrets).
+        value: String,
+        /// What would be accepted.
+        reason: String,
+    },
+
+    /// A configuration file could not be read or parsed.
+    #[error("reading metrics configuration {path}: {reason}")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's or the file system's message, naming the field where known.
+        reason: String,
+    },
+
+    /// The configuration asks for an exporter this build does not include.
+    #[error("OTLP protocol `{protocol}` is not compiled in: enable the cargo feature `{feature}` of metrics-core")]
+    FeatureDisabled {
+        /// The protocol asked for.
+        protocol: &'static str,
+        /// The cargo feature that provides it.
+        feature: &'static str,
+    },
+
+    /// Writing the metrics file failed; the previous file is intact.
+    #[error("writing metrics file {}: {operation} failed: {source}", path.display())]
+    File {
+        /// The file being replaced.
+        path: PathBuf,
+        /// The step that failed (create directory, write temporary file, rename, ...).
+        operation: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Encoding the snapshot as JSON failed (a skipped field's `Serialize` impl failed).
+    #[error("encoding metrics as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+
+    /// An OTLP export or shutdown failed.
+    #[error("OTLP export to {endpoint} ({protocol}) failed: {message}")]
+    Otlp {
+        /// The endpoint the export was sent to.
+        endpoint: String,
+        /// `grpc`, `http/protobuf` or `http/json`.
+        protocol: &'static str,
+        /// The SDK's message.
+        message: String,
+    },
+
+    /// A backend did not finish in time.
+    #[error("metrics backend {backend} did not finish within {timeout:?}")]
+    Timeout {
+        /// The backend's name.
+        backend: String,
+        /// The time it was given.
+        timeout: Duration,
+    },
+
+    /// The exporter was shut down and no longer exports.
+    #[error("metrics backend {backend} is shut down")]
+    ShutDown {
+        /// The backend's name.
+        backend: String,
+    },
+
+    /// Some backends of a composite exporter failed; the others succeeded.
+    #[error("{} of {total} metrics backends failed: {}", failures.len(), Failures(failures))]
+    Backends {
+        /// Each failed backend's name and error.
+        failures: Vec<(String, MetricsError)>,
+        /// How many backends there are.
+        total: usize,
+    },
+}
+
+/// Formats backend failures as `name: error; name: error`.
+struct Failures<'a>(&'a [(String, MetricsError)]);
+
+impl fmt::Display for Failures<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (backend, error)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{backend}: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl MetricsError {
+    /// A configuration error for `field` with the given value and reason.
+    pub(crate) fn config(
+        field: impl Into<String>,
+        value: impl fmt::Debug,
+        reason: impl Into<String>,
+    ) -> Self {
+        MetricsError::Config {
+            field: field.into(),
+            value: format!("{value:?}"),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The OTLP exporter: gRPC, HTTP/protobuf and HTTP/JSON, on opentelemetry-rust.
+//!
+//! Each group type gets its own SDK pipeline (see `pipeline.rs`), built from its static
+//! schema at its first export. An export loads the snapshot's values, collects them through
+//! a manual reader and sends them at once: the result is the collector's answer, not a log
+//! line from a background thread.
+
+mod pipeline;
+mod transport;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::MetricExporter;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::Resource;
+use tokio::sync::Mutex;
+
+use self::pipeline::Pipeline;
+use super::MetricsExporter;
+use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
+use crate::{DynMetricsGroup, MetricsError};
+
+/// How much later than the configured timeout an export is abandoned if the SDK's own
+/// deadline (which includes retries) has not ended it.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// Exports any group over OTLP.
+///
+/// Counters are monotonic cumulative Sums, up-down counters non-monotonic cumulative Sums,
+/// gauges Gauges, with the schema's units, descriptions and label attributes. Map fields
+/// export every entry (the SDK's cardinality limit is raised as maps grow). Values OTLP
+/// cannot carry: NaN and infinities are left out and logged as a warning naming the metric;
+/// unsigned integers above `i64::MAX` are sent as `i64::MAX`.
+pub struct OtlpExporter {
+    name: String,
+    url: String,
+    protocol: OtlpProtocol,
+    header_names: Vec<String>,
+    timeout: Duration,
+    resource: Resource,
+    sdk: MetricExporter,
+    /// Per group type; held across an export so that exports do not interleave.
+    pipelines: Mutex<Vec<Pipeline>>,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for OtlpExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.header_names.iter().map(String::as_str).collect();
+        f.debug_struct("OtlpExporter")
+            .field("url", &self.url)
+            .field("protocol", &self.protocol)
+            .field("headers", &RedactedHeaders(&names))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OtlpExporter {
+    /// An exporter for `otlp`, with the resource attributes of `config` (`service.name`,
+    /// `service.namespace` and `resource_attributes`). For gRPC, call it inside the Tokio
+    /// runtime that will run the exports.
+    pub fn new(config: &MetricsConfig, otlp: &OtlpConfig) -> Result<Self, MetricsError> {
+        let resource = Resource::builder_empty()
+            .with_service_name(config.service_name.clone())
+            .with_attribute(KeyValue::new(
+                "service.namespace",
+                config.service_namespace.clone(),
+            ))
+            .with_attributes(
+                config
+                    .resource_attributes
+                    .iter()
+                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
+            )
+            .build();
+        let mut header_names: Vec<String> = otlp.headers.keys().cloned().collect();
+        header_names.sort_unstable();
+        let url = otlp.export_url();
+        Ok(OtlpExporter {
+            name: format!("otlp {} {url}", otlp.protocol),
+            sdk: transport::build(otlp)?,
+            url,
+            protocol: otlp.protocol,
+            header_names,
+            timeout: otlp.timeout(),
+            resource,
+            pipelines: Mutex::new(Vec::new()),
+            shut_down: AtomicBool::new(false),
+        })
+    }
+
+    fn error(&self, message: impl Into<String>) -> MetricsError {
+        MetricsError::Otlp {
+            endpoint: self.url.clone(),
+            protocol: self.protocol.as_str(),
+            message: message.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl MetricsExporter for OtlpExporter {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn export(&self, group: &dyn DynMetricsGroup) -> Result<(), MetricsError> {
+        let mut pipelines = self.pipelines.lock().await;
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(MetricsError::ShutDown {
+                backend: self.name.clone(),
+            });
+        }
+        let schema = group.schema();
+        let index = match pipelines
+            .iter()
+            .position(|p| std::ptr::eq(p.schema, schema))
+        {
+            Some(index) => index,
+            None => {
+                pipelines.push(Pipeline::new(
+                    schema,
+                    self.resource.clone(),
+                    Pipeline::default_limits(schema),
+                ));
+                pipelines.len() - 1
+            }
+        };
+        let (mut counts, mut non_finite) = pipelines[index].load(group);
+        if let Some(limits) = pipelines[index].limits_for(&counts) {
+            // A map outgrew its instrument's cardinality limit: rebuild with room to spare
+            // rather than let the SDK fold entries into an overflow point.
+            pipelines[index].shutdown();
+            pipelines[index] = Pipeline::new(schema, self.resource.clone(), limits);
+            (counts, non_finite) = pipelines[index].load(group);
+        }
+        let _ = counts;
+        if !non_finite.is_empty() {
+            tracing::warn!(
+                backend = %self.name,
+                metrics = ?non_finite,
+                "NaN or infinite values left out of the OTLP export: OTLP cannot carry them"
+            );
+        }
+        let metrics = pipelines[index]
+            .collect()
+            .map_err(|e| self.error(format!("collecting metrics failed: {e}")))?;
+        match tokio::time::timeout(self.timeout + DEADLINE_GRACE, self.sdk.export(&metrics)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(self.error(error.to_string())),
+            Err(_) => Err(MetricsError::Timeout {
+                backend: self.name.clone(),
+                timeout: self.timeout,
+            }),
+        }
+    }
+
+    async fn shutdown(&self) -> Result<(), MetricsError> {
+        let pipelines = self.pipelines.lock().await;
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        for pipeline in pipelines.iter() {
+            pipeline.shutdown();
+        }
+        self.sdk
+            .shutdown_with_timeout(self.timeout)
+            .map_err(|e| self.error(format!("shutdown failed: {e}")))
+    }
+}

@@ -1,0 +1,307 @@
+//! One SDK pipeline per group type: a meter provider whose observable instruments are
+//! registered once from the group's static schema, and a manual reader collected on demand.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::{Key, KeyValue};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{
+    Instrument, InstrumentKind, ManualReader, Pipeline as SdkPipeline, SdkMeterProvider, Stream,
+    Temporality,
+};
+use opentelemetry_sdk::Resource;
+
+use crate::schema::{GroupSchema, MetricKind, ValueType};
+use crate::{DynMetricsGroup, Number, Visitor};
+
+/// The SDK's default number of attribute sets per instrument; above it points fold into an
+/// overflow point, so labeled metrics get a larger limit when their maps grow.
+const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
+
+/// The points of one snapshot, per metric in schema order, read by the instruments' callbacks.
+type Points = Arc<Mutex<Vec<Vec<(Option<KeyValue>, Number)>>>>;
+
+/// A group type's meter provider, reader and point buffer.
+pub(super) struct Pipeline {
+    pub(super) schema: &'static GroupSchema,
+    /// Full names, in schema order, for messages.
+    names: Vec<String>,
+    /// The label key of each labeled metric, in schema order.
+    labels: Vec<Option<Key>>,
+    /// The cardinality limit each metric was registered with.
+    limits: Vec<usize>,
+    points: Points,
+    reader: SharedReader,
+    /// Kept alive: the reader only holds a weak link to it.
+    provider: SdkMeterProvider,
+}
+
+impl Pipeline {
+    /// Registers one observable instrument per metric of `schema`.
+    pub(super) fn new(
+        schema: &'static GroupSchema,
+        resource: Resource,
+        limits: Vec<usize>,
+    ) -> Self {
+        let metrics: Vec<_> = schema.metrics().collect();
+        let names: Vec<String> = metrics.iter().map(|m| m.name.clone()).collect();
+        let labels = metrics
+            .iter()
+            .map(|m| m.descriptor.label.map(Key::from_static_str))
+            .collect();
+        let points: Points = Arc::new(Mutex::new(vec![Vec::new(); metrics.len()]));
+
+        let views: HashMap<String, usize> = names
+            .iter()
+            .zip(&limits)
+            .filter(|(_, &limit)| limit != DEFAULT_CARDINALITY_LIMIT)
+            .map(|(name, &limit)| (name.clone(), limit))
+            .collect();
+        let reader = SharedReader(Arc::new(
+            ManualReader::builder()
+                .with_temporality(Temporality::Cumulative)
+                .build(),
+        ));
+        let provider = SdkMeterProvider::builder()
+            .with_reader(reader.clone())
+            .with_resource(resource)
+            .with_view(move |instrument: &Instrument| {
+                let limit = *views.get(instrument.name())?;
+                Stream::builder().with_cardinality_limit(limit).build().ok()
+            })
+            .build();
+        let meter = provider.meter("metrics-core");
+        for (index, metric) in metrics.iter().enumerate() {
+            let descriptor = metric.descriptor;
+            register(
+                &meter,
+                metric.name.clone(),
+                descriptor.kind,
+                descriptor.value_type,
+                descriptor.unit,
+                descriptor.description,
+                PointsOf {
+                    points: Arc::clone(&points),
+                    index,
+                },
+            );
+        }
+        Pipeline {
+            schema,
+            names,
+            labels,
+            limits,
+            points,
+            reader,
+            provider,
+        }
+    }
+
+    /// A pipeline for the same schema whose limits fit `needed`, or `None` if these fit.
+    pub(super) fn limits_for(&self, needed: &[usize]) -> Option<Vec<usize>> {
+        let too_small = needed
+            .iter()
+            .zip(&self.limits)
+            .any(|(need, limit)| need > limit);
+        too_small.then(|| {
+            needed
+                .iter()
+                .zip(&self.limits)
+                .map(|(&need, &limit)| {
+                    if need > limit {
+                        need.next_power_of_two() * 2
+                    } else {
+                        limit
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// Fills the buffer from `group`; returns each metric's point count and the names of the
+    /// metrics that had non-finite values, which OTLP cannot carry and which are left out.
+    pub(super) fn load(&self, group: &dyn DynMetricsGroup) -> (Vec<usize>, Vec<String>) {
+        let mut points = self.points.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut loader = Loader {
+            points: &mut points,
+            labels: &self.labels,
+            cursor: 0,
+            non_finite: Vec::new(),
+        };
+        group.visit_metrics(&mut loader);
+        let non_finite = loader
+            .non_finite
+            .iter()
+            .map(|&i| self.names[i].clone())
+            .collect();
+        let counts = points.iter().map(Vec::len).collect();
+        (counts, non_finite)
+    }
+
+    /// Runs the callbacks over the loaded points and empties the buffer.
+    pub(super) fn collect(&self) -> Result<ResourceMetrics, OTelSdkError> {
+        let mut metrics = ResourceMetrics::default();
+        let result = self.reader.collect(&mut metrics);
+        for metric in self
+            .points
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter_mut()
+        {
+            metric.clear();
+        }
+        result.map(|()| metrics)
+    }
+
+    /// Releases the SDK pipeline.
+    pub(super) fn shutdown(&self) {
+        // Errors here only say it was shut down already; there is nothing to flush.
+        let _ = self.provider.shutdown_with_timeout(Duration::from_secs(1));
+    }
+
+    /// Each metric's registered limit, for a pipeline that starts out with the defaults.
+    pub(super) fn default_limits(schema: &'static GroupSchema) -> Vec<usize> {
+        vec![DEFAULT_CARDINALITY_LIMIT; schema.metric_count]
+    }
+}
+
+/// Puts a group's points into the buffer, following the schema with a cursor.
+struct Loader<'a> {
+    points: &'a mut [Vec<(Option<KeyValue>, Number)>],
+    labels: &'a [Option<Key>],
+    cursor: usize,
+    non_finite: Vec<usize>,
+}
+
+impl Visitor for Loader<'_> {
+    fn point(&mut self, label: Option<&str>, value: Number) {
+        let index = self.cursor;
+        if let Number::F64(v) = value {
+            if !v.is_finite() {
+                if self.non_finite.last() != Some(&index) {
+                    self.non_finite.push(index);
+                }
+                return;
+            }
+        }
+        let attribute = match (&self.labels[index], label) {
+            (Some(key), Some(label)) => Some(KeyValue::new(key.clone(), label.to_owned())),
+            _ => None,
+        };
+        self.points[index].push((attribute, value));
+    }
+
+    fn advance(&mut self, metrics: usize) {
+        self.cursor += metrics;
+    }
+}
+
+/// A callback's view of one metric's points.
+struct PointsOf {
+    points: Points,
+    index: usize,
+}
+
+impl PointsOf {
+    /// Calls `observe` for each point, converted with `convert`.
+    fn each<T>(&self, convert: fn(Number) -> T, mut observe: impl FnMut(T, &[KeyValue])) {
+        let points = self.points.lock().unwrap_or_else(PoisonError::into_inner);
+        for (attribute, value) in &points[self.index] {
+            observe(convert(*value), attribute.as_slice());
+        }
+    }
+}
+
+/// OTLP carries integers as signed 64-bit: larger unsigned values saturate at `i64::MAX`
+/// (the SDK would silently send 0).
+fn to_u64(value: Number) -> u64 {
+    match value {
+        Number::U64(v) => v.min(i64::MAX as u64),
+        Number::I64(v) => v.max(0) as u64,
+        Number::F64(v) => v as u64,
+    }
+}
+
+fn to_i64(value: Number) -> i64 {
+    match value {
+        Number::U64(v) => i64::try_from(v).unwrap_or(i64::MAX),
+        Number::I64(v) => v,
+        Number::F64(v) => v as i64,
+    }
+}
+
+fn to_f64(value: Number) -> f64 {
+    value.as_f64()
+}
+
+/// Registers the observable instrument matching a metric's kind and value type.
+fn register(
+    meter: &Meter,
+    name: String,
+    kind: MetricKind,
+    value_type: ValueType,
+    unit: &'static str,
+    description: &'static str,
+    points: PointsOf,
+) {
+    macro_rules! instrument {
+        ($builder:ident, $convert:expr) => {{
+            // The handle can be dropped: the callback stays registered with the provider.
+            let _handle = meter
+                .$builder(name)
+                .with_unit(unit)
+                .with_description(description)
+                .with_callback(move |observer| {
+                    points.each($convert, |v, attrs| observer.observe(v, attrs))
+                })
+                .build();
+        }};
+    }
+    match (kind, value_type) {
+        (MetricKind::Counter, ValueType::U64) => instrument!(u64_observable_counter, to_u64),
+        // Signed counters are rejected at compile time; a float counter carries any left.
+        (MetricKind::Counter, ValueType::F64 | ValueType::I64) => {
+            instrument!(f64_observable_counter, to_f64)
+        }
+        (MetricKind::UpDownCounter, ValueType::U64 | ValueType::I64) => {
+            instrument!(i64_observable_up_down_counter, to_i64)
+        }
+        (MetricKind::UpDownCounter, ValueType::F64) => {
+            instrument!(f64_observable_up_down_counter, to_f64)
+        }
+        (MetricKind::Gauge, ValueType::U64) => instrument!(u64_observable_gauge, to_u64),
+        (MetricKind::Gauge, ValueType::I64) => instrument!(i64_observable_gauge, to_i64),
+        (MetricKind::Gauge, ValueType::F64) => instrument!(f64_observable_gauge, to_f64),
+    }
+}
+
+/// A `ManualReader` the provider can own while the pipeline keeps a handle to collect with.
+#[derive(Debug, Clone)]
+struct SharedReader(Arc<ManualReader>);
+
+impl MetricReader for SharedReader {
+    fn register_pipeline(&self, pipeline: Weak<SdkPipeline>) {
+        self.0.register_pipeline(pipeline);
+    }
+
+    fn collect(&self, metrics: &mut ResourceMetrics) -> OTelSdkResult {
+        self.0.collect(metrics)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self, kind: InstrumentKind) -> Temporality {
+        self.0.temporality(kind)
+    }
+}

@@ -1,0 +1,123 @@
+//! The independent OTLP receiver (tests/otlp_receiver/receiver.py) as a child process on
+//! 127.0.0.1, and a client for its control API.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A running receiver; killed when dropped.
+pub struct Receiver {
+    child: Child,
+    pub grpc_port: u16,
+    pub http_port: u16,
+}
+
+impl Receiver {
+    /// Starts the receiver on free ports and waits until it listens.
+    pub fn start() -> Receiver {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join("target/otlp-venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run ./scripts/test.sh, which sets up the OTLP receiver's venv",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg(root.join("tests/otlp_receiver/receiver.py"))
+            .stdin(Stdio::piped()) // closed when the test process dies: the receiver exits
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the OTLP receiver");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read the receiver's ports");
+        let ports: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("receiver said {line:?}: {e}"));
+        Receiver {
+            child,
+            grpc_port: ports["grpc_port"].as_u64().unwrap() as u16,
+            http_port: ports["http_port"].as_u64().unwrap() as u16,
+        }
+    }
+
+    /// The gRPC endpoint.
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// The HTTP base endpoint (`/v1/metrics` is added by the exporter).
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Every export request received so far.
+    pub fn received(&self) -> Vec<Value> {
+        let body = self.control("GET", "/received", "");
+        serde_json::from_str::<Value>(&body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Requests the receiver could not decode.
+    pub fn rejected(&self) -> Vec<Value> {
+        let body = self.control("GET", "/rejected", "");
+        serde_json::from_str::<Value>(&body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Sets the fault mode (see receiver.py).
+    pub fn fault(&self, fault: Value) {
+        self.control("POST", "/fault", &fault.to_string());
+    }
+
+    /// Forgets the requests received so far.
+    pub fn reset(&self) {
+        self.control("POST", "/reset", "");
+    }
+
+    /// One HTTP/1.0 request to the control API; returns the body. Bounded by timeouts.
+    fn control(&self, method: &str, path: &str, body: &str) -> String {
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.http_port)).expect("connect to the receiver");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("read the receiver's answer");
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{head}"
+        );
+        body.to_owned()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
