@@ -120,3 +120,14 @@ pub struct CompactionMetrics {
     #[metric(unit = "1")]
     pub context_utilization_ratio: Option<f64>,
 }
+
+/// The example's metrics catalog as committed in `docs/METRICS.md`.
+pub fn catalog_document() -> String {
+    format!(
+        "# Metrics of the example scheduler\n\n\
+         Every metric `MetricsSnapshot` exports, generated from its static schema by\n\
+         `cargo run --example scheduler -- --catalog` (a test fails when this file is out of date).\n\
+         Names are OTLP instrument names; the JSON file nests the same values by field.\n\n{}",
+        metrics_core::catalog::markdown::<MetricsSnapshot>()
+    )
+}

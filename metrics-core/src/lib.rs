@@ -38,6 +38,7 @@
 //! assert_eq!(first.descriptor.description, "Total number of scheduled agents.");
 //! ```
 
+pub mod catalog;
 pub mod config;
 mod error;
 pub mod export;

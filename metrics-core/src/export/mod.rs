@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
-
 use crate::{DynMetricsGroup, MetricsError};
 
 mod composite;
@@ -15,6 +13,9 @@ mod file;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 mod otlp;
 
+/// The attribute [`MetricsExporter`] impls are written with, re-exported so that an
+/// implementation outside this crate needs no dependency of its own.
+pub use async_trait::async_trait;
 pub use composite::CompositeExporter;
 pub use factory::create_exporter;
 pub use file::FileExporter;
