@@ -177,11 +177,11 @@ where
     format.end_object(writer)
 }
 
-/// Types that may carry `kind` and `unit`: metric values, not nested groups.
+/// Types that may carry a kind (`counter`, ...) and `unit`: metric values, not nested groups.
 #[diagnostic::on_unimplemented(
-    message = "`kind` and `unit` apply to metric values, not to `{Self}`",
+    message = "`counter`, `gauge`, `up_down_counter` and `unit` apply to metric values, not to `{Self}`",
     label = "not a metric value",
-    note = "a nested group takes no `kind` or `unit`: put them on the fields of the nested group"
+    note = "a nested group has no kind or unit of its own: put them on the fields of the nested group"
 )]
 pub trait ValueField {}
 impl<T: MetricValue> ValueField for T {}

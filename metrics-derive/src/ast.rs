@@ -1,6 +1,7 @@
 //! The model of a derive input: the struct and its fields with their parsed attributes,
 //! keeping the original syn nodes for error spans.
 
+use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
@@ -71,7 +72,7 @@ impl<'a> Container<'a> {
         if let Some(param) = input.generics.params.first() {
             errors.at(
                 param.span(),
-                "`MetricsGroup` cannot be derived for a generic struct: its schema is a single static",
+                "`MetricsGroup` cannot be derived for a generic struct: its schema is built once, at compile time; use concrete field types",
             );
         }
         Container {
@@ -94,6 +95,14 @@ impl Field<'_> {
         match &self.attrs.rename {
             Some(rename) => rename.value.value(),
             None => self.serde_name(),
+        }
+    }
+
+    /// The token the field's metric name comes from: the `rename` value, or the field name.
+    pub(crate) fn name_span(&self) -> Span {
+        match &self.attrs.rename {
+            Some(rename) => rename.value.span(),
+            None => self.ident.span(),
         }
     }
 

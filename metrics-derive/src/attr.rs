@@ -100,7 +100,9 @@ impl FieldAttrs {
                     attr.path().span_ident(),
                     "`#[metrics(...)]` goes on the struct; use `#[metric(...)]` on fields",
                 );
-            } else if attr.path().is_ident(METRIC) {
+            } else if attr.path().is_ident(METRIC)
+                && has_list(attr, METRIC, "counter, unit = \"s\"", errors)
+            {
                 let result = attr.parse_nested_meta(|meta| {
                     parsed.parse_key(&meta, errors);
                     Ok(())
@@ -207,7 +209,9 @@ impl ContainerAttrs {
                     attr.path().span_ident(),
                     "`#[metric(...)]` goes on fields; use `#[metrics(prefix = \"...\")]` on the struct",
                 );
-            } else if attr.path().is_ident(METRICS) {
+            } else if attr.path().is_ident(METRICS)
+                && has_list(attr, METRICS, "prefix = \"...\"", errors)
+            {
                 let result = attr.parse_nested_meta(|meta| {
                     let span = meta.path.span_ident();
                     if meta.path.is_ident(PREFIX) {
@@ -230,6 +234,19 @@ impl ContainerAttrs {
         }
         parsed
     }
+}
+
+/// Whether the attribute is a list, `#[name(...)]`; records an error for `#[name]` and
+/// `#[name = ...]`, whose own message from syn would not say what goes in the list.
+fn has_list(attr: &Attribute, name: &str, example: &str, errors: &mut Errors) -> bool {
+    if matches!(attr.meta, syn::Meta::List(_)) {
+        return true;
+    }
+    errors.at(
+        attr.path().span_ident(),
+        format!("`#[{name}]` takes a list of keys, such as `#[{name}({example})]`"),
+    );
+    false
 }
 
 /// Stores a parsed value, reporting a duplicate key with both places.

@@ -34,7 +34,7 @@ fn skip_stands_alone(field: &Field, errors: &mut Errors) {
     for (key, span) in metric_keys(field) {
         errors.at(
             span,
-            format!("`skip` cannot be combined with `{key}`: a skipped field is not a metric"),
+            format!("`skip` cannot be combined with `{key}`: a skipped field is not a metric; remove `{key}`"),
         );
     }
 }
@@ -47,7 +47,7 @@ fn flatten_takes_no_metric_keys(field: &Field, errors: &mut Errors) {
     for (key, span) in metric_keys(field) {
         errors.at(
             span,
-            format!("`flatten` cannot be combined with `{key}`: a flattened group's metrics keep their own"),
+            format!("`flatten` cannot be combined with `{key}`: a flattened group's metrics are described by the group's own fields; remove `{key}`"),
         );
     }
 }
@@ -76,13 +76,13 @@ fn units_are_valid(field: &Field, errors: &mut Errors) {
     if !value.is_ascii() {
         errors.at(
             unit.value.span(),
-            format!("invalid unit `{value}`: OpenTelemetry units are ASCII (UCUM: `us` for microseconds, `Cel` for degrees Celsius)"),
+            format!("invalid `unit` `{value}`: units are ASCII UCUM codes, such as `us` for microseconds or `Cel` for degrees Celsius"),
         );
     } else if value.len() > MAX_UNIT_LEN {
         errors.at(
             unit.value.span(),
             format!(
-                "invalid unit: {} characters, OpenTelemetry allows at most {MAX_UNIT_LEN}",
+                "`unit` is {} characters long, OpenTelemetry allows at most {MAX_UNIT_LEN}",
                 value.len()
             ),
         );
@@ -97,7 +97,7 @@ fn labels_are_not_empty(field: &Field, errors: &mut Errors) {
     if label.value.value().is_empty() {
         errors.at(
             label.value.span(),
-            "`label` cannot be empty: it is the attribute key of the map's entries",
+            "`label` cannot be empty: it names the attribute the map's keys are reported under, as in `label = \"tier\"`",
         );
     }
 }
@@ -106,36 +106,32 @@ fn labels_are_not_empty(field: &Field, errors: &mut Errors) {
 /// a no-op instrument at run time.
 fn names_are_valid(container: &Container, errors: &mut Errors) {
     if let Some(prefix) = &container.attrs.prefix {
-        if let Some(problem) = name_problem(&prefix.value.value()) {
+        let value = prefix.value.value();
+        if let Some(problem) = name_problem(&value) {
             errors.at(
                 prefix.value.span(),
-                format!("invalid metric name prefix: {problem}"),
+                format!("invalid `prefix`{}: {problem}", quoted(&value)),
             );
         }
     }
     for field in container.fields.iter().filter(|field| named(field)) {
         let name = field.metric_name();
-        if let Some(problem) = name_problem(&name) {
-            let hint = if field.attrs.rename.is_none() {
-                "; give it a valid name with `#[metric(rename = \"...\")]`"
-            } else {
-                ""
-            };
-            errors.at(
-                name_span(field),
-                format!("invalid metric name `{name}`: {problem}{hint}"),
-            );
-        }
-    }
-    for field in &container.fields {
         let full = container.metric_name(field);
-        if named(field) && full.len() > MAX_NAME_LEN && name_problem(&field.metric_name()).is_none()
-        {
-            errors.at(
-                name_span(field),
-                format!("metric name is {} characters with its prefix, OpenTelemetry allows at most {MAX_NAME_LEN}", full.len()),
-            );
-        }
+        let message = if let Some(problem) = name_problem(&name) {
+            if field.attrs.rename.is_some() {
+                format!("invalid `rename`{}: {problem}", quoted(&name))
+            } else {
+                format!("invalid metric name{}: {problem}; give the field a valid metric name with `#[metric(rename = \"...\")]`", quoted(&name))
+            }
+        } else if full.len() > MAX_NAME_LEN {
+            format!(
+                "metric name is {} characters long with its `prefix`, OpenTelemetry allows at most {MAX_NAME_LEN}",
+                full.len()
+            )
+        } else {
+            continue;
+        };
+        errors.at(field.name_span(), message);
     }
 }
 
@@ -144,7 +140,7 @@ fn names_are_unique(container: &Container, errors: &mut Errors) {
     let mut seen: HashMap<String, Span> = HashMap::new();
     for field in container.fields.iter().filter(|field| named(field)) {
         let name = container.metric_name(field);
-        let span = name_span(field);
+        let span = field.name_span();
         match seen.get(&name) {
             Some(&first) => {
                 errors.at(
@@ -165,33 +161,45 @@ fn named(field: &Field) -> bool {
     field.attrs.skip.is_none() && field.attrs.flatten.is_none()
 }
 
-/// The token the field's metric name comes from.
-fn name_span(field: &Field) -> Span {
-    match &field.attrs.rename {
-        Some(rename) => rename.value.span(),
-        None => field.ident.span(),
-    }
-}
-
 /// What is wrong with a metric name under OpenTelemetry's rule, if anything.
 fn name_problem(name: &str) -> Option<String> {
-    const RULE: &str =
-        "names start with a letter and use only letters, digits, `_`, `.`, `-` and `/`";
-    let mut chars = name.chars();
-    match chars.next() {
-        None => Some("a metric name cannot be empty".to_owned()),
-        Some(first) if !first.is_ascii_alphabetic() => Some(format!("{RULE} (`{first}` first)")),
-        _ => match name
-            .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || "_.-/".contains(c)))
-        {
-            Some(bad) => Some(format!("{RULE} (`{bad}` found)")),
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
+    match name.chars().next() {
+        None => Some("it cannot be empty".to_owned()),
+        Some(first) if !first.is_ascii_alphabetic() => Some(format!(
+            "it must start with an ASCII letter, not {}",
+            describe(first)
+        )),
+        _ => match name.chars().find(|&c| !allowed(c)) {
+            Some(bad) => Some(format!(
+                "it may contain only ASCII letters, digits, `_`, `.`, `-` and `/`, not {}",
+                describe(bad)
+            )),
             None if name.len() > MAX_NAME_LEN => Some(format!(
-                "{} characters, OpenTelemetry allows at most {MAX_NAME_LEN}",
+                "it is {} characters long, OpenTelemetry allows at most {MAX_NAME_LEN}",
                 name.len()
             )),
             None => None,
         },
+    }
+}
+
+/// A character as a message shows it; a blank one would be invisible between backticks.
+fn describe(c: char) -> String {
+    match c {
+        ' ' => "a space".to_owned(),
+        c if c.is_whitespace() || c.is_control() => format!("`{}`", c.escape_default()),
+        c => format!("`{c}`"),
+    }
+}
+
+/// The name in backticks, after a space, for a message; nothing when the name is empty or
+/// too long to read in a message (the error's span shows it).
+fn quoted(name: &str) -> String {
+    if name.is_empty() || name.chars().count() > 64 {
+        String::new()
+    } else {
+        format!(" `{name}`")
     }
 }
 

@@ -37,31 +37,35 @@ fn expand(container: &Container) -> TokenStream {
     let schema_fields = metric_fields
         .iter()
         .map(|field| schema_field(container, field));
-    let unique_names_check = needs_unique_names_check(container, &metric_fields).then(|| {
-        quote! {
-            const _: () = ::metrics_core::__private::assert_unique_names::<
-                { ::metrics_core::__private::metric_count(FIELDS) }
-            >(FIELDS);
-        }
-    });
-    let type_checks = metric_fields.iter().map(|field| type_checks(field));
+    let unique_names_checks = unique_names_checks(&metric_fields);
     let visits = metric_fields.iter().map(|field| {
+        let ty = field.ty;
         let member = field.ident;
-        quote_spanned! {field.ty.span()=>
-            ::metrics_core::__private::Field::visit(&self.#member, visitor);
+        quote_spanned! {ty.span()=>
+            <#ty as ::metrics_core::__private::Field>::visit(&self.#member, visitor);
         }
     });
     let json_fields = container.fields.iter().enumerate().map(|(i, field)| {
+        let ty = field.ty;
         let member = field.ident;
         let first = i == 0;
         let quoted_key = format!("\"{}\"", field.serde_name());
-        let write = if field.is_skipped() {
-            quote!(::metrics_core::__private::json_serialized_field)
+        if field.is_skipped() {
+            // The member takes the type's span too, so that a missing `Serialize` points at
+            // the type rather than at the whole field.
+            let mut member = member.clone();
+            member.set_span(ty.span());
+            quote_spanned! {ty.span()=>
+                ::metrics_core::__private::json_serialized_field(
+                    writer, format, #first, #quoted_key, &self.#member,
+                )?;
+            }
         } else {
-            quote!(::metrics_core::__private::json_field)
-        };
-        quote_spanned! {field.ty.span()=>
-            #write(writer, format, #first, #quoted_key, &self.#member)?;
+            quote_spanned! {ty.span()=>
+                ::metrics_core::__private::JsonFormat::key(format, writer, #first, #quoted_key)?;
+                <#ty as ::metrics_core::__private::Field>::write_json(&self.#member, writer, format)?;
+                ::metrics_core::__private::Formatter::end_object_value(format, writer)?;
+            }
         }
     });
 
@@ -72,7 +76,7 @@ fn expand(container: &Container) -> TokenStream {
             const FIELDS: &[::metrics_core::__private::SchemaField] = &[#(#schema_fields),*];
             static SCHEMA: ::metrics_core::__private::GroupSchema =
                 ::metrics_core::__private::group(#type_name, FIELDS);
-            #unique_names_check
+            #(#unique_names_checks)*
 
             #[automatically_derived]
             impl ::metrics_core::__private::MetricsGroup for #ident {
@@ -121,10 +125,6 @@ fn expand(container: &Container) -> TokenStream {
 
             #[automatically_derived]
             impl ::metrics_core::__private::UnlabeledField for #ident {}
-
-            fn __type_checks() {
-                #(#type_checks)*
-            }
         };
     }
 }
@@ -155,24 +155,34 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    // Spanned at the field so that a const-evaluation failure (say, a signed counter) and an
-    // unsupported type point at the field.
+    let checks = type_checks(field);
+    // Spanned at the type so that a const-evaluation failure (say, a signed counter) and an
+    // unsupported type point at the field. `visit` and `write_json` name the same
+    // `<#ty as Field>` at the same span, so their errors for an unsupported type are identical
+    // to this one and rustc prints it once. The attribute bounds sit in this same body, where
+    // rustc drops an error whose cause it has already reported at this span (a type that is no
+    // `MetricValue` fails `Field` and `UnlabeledField` for the same reason).
     quote_spanned! {ty.span()=>
-        ::metrics_core::__private::field(
-            ::metrics_core::__private::FieldSpec {
-                name: #name,
-                kind: ::metrics_core::__private::MetricKind::#kind,
-                unit: #unit,
-                description: #description,
-                label: #label,
-            },
-            <#ty as ::metrics_core::__private::Field>::SHAPE,
-        )
+        {
+            let shape = <#ty as ::metrics_core::__private::Field>::SHAPE;
+            #checks
+            ::metrics_core::__private::field(
+                ::metrics_core::__private::FieldSpec {
+                    name: #name,
+                    kind: ::metrics_core::__private::MetricKind::#kind,
+                    unit: #unit,
+                    description: #description,
+                    label: #label,
+                },
+                shape,
+            )
+        }
     }
 }
 
 /// Bounds that reject attributes the field's type cannot take, with messages from
-/// `#[diagnostic::on_unimplemented]` pointing at the type.
+/// `#[diagnostic::on_unimplemented]` pointing at the type. They are named, not called, so
+/// that they can sit in the `const` schema entry.
 fn type_checks(field: &Field) -> TokenStream {
     let ty = field.ty;
     let attrs = &field.attrs;
@@ -191,17 +201,33 @@ fn type_checks(field: &Field) -> TokenStream {
         .into_iter()
         .map(|require| {
             quote_spanned! {ty.span()=>
-                ::metrics_core::__private::#require::<#ty>();
+                let _: fn() = ::metrics_core::__private::#require::<#ty>;
             }
         })
         .collect()
 }
 
-/// Flattened groups and dotted renames can collide with names the derive cannot see.
-fn needs_unique_names_check(container: &Container, fields: &[&Field]) -> bool {
-    fields
-        .iter()
-        .any(|field| field.attrs.flatten.is_some() || container.metric_name(field).contains('.'))
+/// Flattened groups and dotted renames can collide with names the derive cannot see, so
+/// each field is checked against every earlier field it could collide with. One check per
+/// pair, spanned at the later field's name, makes the error point at a field rather than at
+/// the derive. Two plain names never need a check: `check` has compared those.
+fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
+    let hidden_names =
+        |field: &Field| field.attrs.flatten.is_some() || field.metric_name().contains('.');
+    let mut checks = Vec::new();
+    for (j, later) in fields.iter().enumerate() {
+        for (i, earlier) in fields[..j].iter().enumerate() {
+            if !hidden_names(earlier) && !hidden_names(later) {
+                continue;
+            }
+            checks.push(quote_spanned! {later.name_span()=>
+                const _: () = ::metrics_core::__private::assert_unique_names::<
+                    { ::metrics_core::__private::metric_count(&[FIELDS[#i], FIELDS[#j]]) }
+                >(&[FIELDS[#i], FIELDS[#j]]);
+            });
+        }
+    }
+    checks
 }
 
 /// What is emitted alongside errors: impls with an empty schema, so that uses of the type

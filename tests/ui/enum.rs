@@ -1,0 +1,9 @@
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+enum State {
+    Running,
+    Stopped,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use std::collections::HashMap;
+
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Compaction {
+    #[metric(counter, label = "")]
+    by_tier: HashMap<String, u64>,
+}
+
+fn main() {}

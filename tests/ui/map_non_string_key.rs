@@ -1,0 +1,11 @@
+use std::collections::HashMap;
+
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Compaction {
+    #[metric(counter, label = "tier")]
+    by_tier: HashMap<u32, u64>,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Requests {
+    #[metric(rename = "")]
+    total: u64,
+}
+
+fn main() {}

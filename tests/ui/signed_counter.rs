@@ -1,0 +1,9 @@
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Balance {
+    #[metric(counter)]
+    delta: i64,
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use metrics_core::MetricsGroup;
+
+struct Started;
+
+#[derive(MetricsGroup)]
+struct Snapshot {
+    #[metric(skip)]
+    started: Started,
+    running: u64,
+}
+
+fn main() {}

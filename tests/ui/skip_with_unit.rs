@@ -1,0 +1,9 @@
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Snapshot {
+    #[metric(skip, unit = "s")]
+    timestamp: u64,
+}
+
+fn main() {}

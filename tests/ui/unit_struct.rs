@@ -1,0 +1,6 @@
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Nothing;
+
+fn main() {}

@@ -1,0 +1,9 @@
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Latency {
+    #[metric(unit = "s")]
+    samples: Vec<u64>,
+}
+
+fn main() {}
