@@ -17,25 +17,6 @@ pub type IoResult = io::Result<()>;
 /// The schema of a type whose derive failed; only ever seen in code that does not compile.
 pub static FALLBACK_SCHEMA: GroupSchema = group("<invalid>", &[]);
 
-/// Writes one metric field as an object member.
-#[inline]
-pub fn json_field<W, F, T>(
-    writer: &mut W,
-    format: &mut F,
-    first: bool,
-    quoted_key: &str,
-    value: &T,
-) -> IoResult
-where
-    W: ?Sized + Write,
-    F: JsonFormat,
-    T: ?Sized + Field,
-{
-    format.key(writer, first, quoted_key)?;
-    value.write_json(writer, format)?;
-    format.end_object_value(writer)
-}
-
 /// Writes one skipped field as an object member, through its `serde::Serialize`.
 #[inline]
 pub fn json_serialized_field<W, F, T>(

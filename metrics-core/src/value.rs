@@ -65,16 +65,17 @@ pub trait MetricValue {
         F: JsonFormat;
 }
 
-/// Implements `MetricValue` for a primitive integer: the [`Number`] variant it widens into and
-/// the serde_json formatter method serde calls for it.
+/// Implements `MetricValue` for a primitive integer: the [`Number`] variant and conversion
+/// into it, and the serde_json formatter method serde calls for it (serde writes `usize` and
+/// `isize` as 64-bit integers).
 macro_rules! integer {
-    ($($ty:ty => $variant:ident($wide:ty), $write:ident;)*) => {$(
+    ($($ty:ty => $variant:ident($convert:expr), $write:ident($($cast:tt)*);)*) => {$(
         impl MetricValue for $ty {
             const VALUE_TYPE: ValueType = ValueType::$variant;
 
             #[inline]
             fn metric_value(&self) -> Option<Number> {
-                Some(Number::$variant(<$wide>::from(*self)))
+                Some(Number::$variant($convert(*self)))
             }
 
             #[inline]
@@ -83,97 +84,25 @@ macro_rules! integer {
                 W: ?Sized + io::Write,
                 F: JsonFormat,
             {
-                format.$write(writer, *self)
+                format.$write(writer, *self $($cast)*)
             }
         }
     )*};
 }
 
 integer! {
-    u8 => U64(u64), write_u8;
-    u16 => U64(u64), write_u16;
-    u32 => U64(u64), write_u32;
-    u64 => U64(u64), write_u64;
-    i8 => I64(i64), write_i8;
-    i16 => I64(i64), write_i16;
-    i32 => I64(i64), write_i32;
-    i64 => I64(i64), write_i64;
-}
-
-impl MetricValue for u128 {
-    const VALUE_TYPE: ValueType = ValueType::U64;
-
-    /// Saturates at `u64::MAX`.
-    #[inline]
-    fn metric_value(&self) -> Option<Number> {
-        Some(Number::U64(u64::try_from(*self).unwrap_or(u64::MAX)))
-    }
-
-    #[inline]
-    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
-    where
-        W: ?Sized + io::Write,
-        F: JsonFormat,
-    {
-        format.write_u128(writer, *self)
-    }
-}
-
-impl MetricValue for i128 {
-    const VALUE_TYPE: ValueType = ValueType::I64;
-
-    /// Saturates at `i64::MIN` and `i64::MAX`.
-    #[inline]
-    fn metric_value(&self) -> Option<Number> {
-        let clamped = (*self).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
-        Some(Number::I64(clamped as i64))
-    }
-
-    #[inline]
-    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
-    where
-        W: ?Sized + io::Write,
-        F: JsonFormat,
-    {
-        format.write_i128(writer, *self)
-    }
-}
-
-// serde serializes `usize` and `isize` as 64-bit integers.
-impl MetricValue for usize {
-    const VALUE_TYPE: ValueType = ValueType::U64;
-
-    #[inline]
-    fn metric_value(&self) -> Option<Number> {
-        Some(Number::U64(*self as u64))
-    }
-
-    #[inline]
-    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
-    where
-        W: ?Sized + io::Write,
-        F: JsonFormat,
-    {
-        format.write_u64(writer, *self as u64)
-    }
-}
-
-impl MetricValue for isize {
-    const VALUE_TYPE: ValueType = ValueType::I64;
-
-    #[inline]
-    fn metric_value(&self) -> Option<Number> {
-        Some(Number::I64(*self as i64))
-    }
-
-    #[inline]
-    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
-    where
-        W: ?Sized + io::Write,
-        F: JsonFormat,
-    {
-        format.write_i64(writer, *self as i64)
-    }
+    u8 => U64(u64::from), write_u8();
+    u16 => U64(u64::from), write_u16();
+    u32 => U64(u64::from), write_u32();
+    u64 => U64(u64::from), write_u64();
+    usize => U64(|v| v as u64), write_u64(as u64);
+    u128 => U64(|v| u64::try_from(v).unwrap_or(u64::MAX)), write_u128();
+    i8 => I64(i64::from), write_i8();
+    i16 => I64(i64::from), write_i16();
+    i32 => I64(i64::from), write_i32();
+    i64 => I64(i64::from), write_i64();
+    isize => I64(|v| v as i64), write_i64(as i64);
+    i128 => I64(|v: i128| v.clamp(i64::MIN.into(), i64::MAX.into()) as i64), write_i128();
 }
 
 impl MetricValue for f64 {
