@@ -1,7 +1,10 @@
-//! Shared test parts: the real OTLP receiver process, and the example snapshot.
+//! Shared test parts: the real OTLP receiver process, the example snapshot, log capture and
+//! child-process runs.
 
 #![allow(dead_code)]
 
+pub mod child;
+pub mod logs;
 pub mod receiver;
 
 #[path = "../../examples/scheduler/snapshot.rs"]

@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
@@ -18,7 +19,9 @@ use crate::{DynMetricsGroup, MetricsError};
 ///
 /// The JSON is encoded on the calling task (it is fast); the file system work (write, fsync,
 /// rename, fsync of the directory) runs on Tokio's blocking pool, off the async threads.
-/// Exports are serialized, so the file always ends with the latest snapshot.
+/// Exports are serialized, so the file always ends with the latest snapshot, even when a
+/// caller gives up on an export (a deadline drops its future): the write it started keeps the
+/// lock until it is done, and the next export waits for it.
 #[derive(Debug)]
 pub struct FileExporter {
     name: String,
@@ -26,8 +29,9 @@ pub struct FileExporter {
     pretty: bool,
     /// The last document's length, to size the next buffer in one allocation.
     last_len: AtomicU64,
-    /// Held across the blocking write so that exports land in order.
-    write_lock: Mutex<()>,
+    /// Held by the blocking write itself, so that exports land in order even when an
+    /// export's future is dropped while its write goes on.
+    write_lock: Arc<Mutex<()>>,
     shut_down: AtomicBool,
 }
 
@@ -39,7 +43,7 @@ impl FileExporter {
             path: config.path,
             pretty: config.pretty_print,
             last_len: AtomicU64::new(0),
-            write_lock: Mutex::new(()),
+            write_lock: Arc::new(Mutex::new(())),
             shut_down: AtomicBool::new(false),
         }
     }
@@ -71,15 +75,19 @@ impl MetricsExporter for FileExporter {
         }
         self.last_len.store(json.len() as u64, Ordering::Relaxed);
 
-        let _in_order = self.write_lock.lock().await;
+        let in_order = Arc::clone(&self.write_lock).lock_owned().await;
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || replace_atomically(&path, &json))
-            .await
-            .map_err(|join_error| MetricsError::File {
-                path: self.path.clone(),
-                operation: "run the blocking write",
-                source: io::Error::other(join_error.to_string()),
-            })?
+        tokio::task::spawn_blocking(move || {
+            let result = replace_atomically(&path, &json);
+            drop(in_order);
+            result
+        })
+        .await
+        .map_err(|join_error| MetricsError::File {
+            path: self.path.clone(),
+            operation: "run the blocking write",
+            source: io::Error::other(join_error.to_string()),
+        })?
     }
 
     async fn shutdown(&self) -> Result<(), MetricsError> {

@@ -1,0 +1,73 @@
+//! Running one test again in a child process of the test binary, under conditions that would
+//! disturb the other tests: a file-size limit, or a private mount namespace.
+//!
+//! The test calls [`is_child`] first: in the child it does the work; in the parent it calls
+//! [`run`], which re-executes the binary on that one test with [`CHILD_VAR`] set.
+
+use std::ffi::OsStr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Names the test that a re-executed test binary is to run as the child.
+pub const CHILD_VAR: &str = "METRICS_TEST_CHILD";
+
+/// Whether this process is the child run of `test`.
+pub fn is_child(test: &str) -> bool {
+    std::env::var(CHILD_VAR).as_deref() == Ok(test)
+}
+
+/// Runs `test` of this test binary in a child process started through `wrapper` (a program
+/// and its arguments, to which the binary and its arguments are appended), with `envs`.
+/// Panics with the child's output unless it passes within 20 s; returns its output.
+pub fn run(test: &str, wrapper: &[&str], envs: &[(&str, &OsStr)]) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let (program, wrapper_args) = wrapper.split_first().expect("a wrapper program");
+    let mut command = Command::new(program);
+    command
+        .args(wrapper_args)
+        .arg(&exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_VAR, test)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait for the child").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("the child's output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && text.contains("1 passed"),
+        "the child run of {test} failed ({}):\n{text}",
+        output.status
+    );
+    text
+}
+
+/// Whether a private mount namespace can be had (`unshare --mount`, which needs root or
+/// CAP_SYS_ADMIN). Tests that need one fail loudly without it rather than skip quietly.
+pub fn mount_namespace_available() -> Result<(), String> {
+    let probe = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .output();
+    match probe {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+        Err(error) => Err(error.to_string()),
+    }
+}
