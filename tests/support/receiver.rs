@@ -5,8 +5,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use metrics_core::config::OtlpProtocol;
 use serde_json::Value;
 
 /// A running receiver; killed when dropped.
@@ -19,6 +20,12 @@ pub struct Receiver {
 impl Receiver {
     /// Starts the receiver on free ports and waits until it listens.
     pub fn start() -> Receiver {
+        Receiver::start_on(0, 0)
+    }
+
+    /// Starts the receiver on the given ports (0: a free one), e.g. again on the ports of
+    /// one that was stopped, and waits until it listens.
+    pub fn start_on(grpc_port: u16, http_port: u16) -> Receiver {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let python = root.join("target/otlp-venv/bin/python");
         assert!(
@@ -28,6 +35,8 @@ impl Receiver {
         );
         let mut child = Command::new(python)
             .arg(root.join("tests/otlp_receiver/receiver.py"))
+            .args(["--grpc-port", &grpc_port.to_string()])
+            .args(["--http-port", &http_port.to_string()])
             .stdin(Stdio::piped()) // closed when the test process dies: the receiver exits
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -43,6 +52,14 @@ impl Receiver {
             child,
             grpc_port: ports["grpc_port"].as_u64().unwrap() as u16,
             http_port: ports["http_port"].as_u64().unwrap() as u16,
+        }
+    }
+
+    /// The endpoint for `protocol`.
+    pub fn url(&self, protocol: OtlpProtocol) -> String {
+        match protocol {
+            OtlpProtocol::Grpc => self.grpc_url(),
+            OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => self.http_url(),
         }
     }
 
@@ -64,6 +81,23 @@ impl Receiver {
             .as_array()
             .unwrap()
             .clone()
+    }
+
+    /// Waits (polling, at most `within`) until at least `count` requests have arrived.
+    pub fn wait_for(&self, count: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} requests arrived within {within:?}",
+                received.len()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Requests the receiver could not decode.

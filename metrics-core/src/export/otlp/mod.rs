@@ -25,8 +25,18 @@ use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
 use crate::{DynMetricsGroup, MetricsError};
 
 /// How much later than the configured timeout an export is abandoned if the SDK's own
-/// deadline (which includes retries) has not ended it.
+/// deadline has not ended it: at most this, and at most 5% of the timeout.
+///
+/// The SDK's deadline only decides whether to start another retry: a retry started just
+/// before it runs for a whole request timeout of its own. The grace lets the SDK's own,
+/// more specific error win when it comes on time, without stretching the configured timeout
+/// by more than a few percent.
 const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// How long an export configured with `timeout` may run before it is abandoned.
+fn deadline(timeout: Duration) -> Duration {
+    timeout.saturating_add(DEADLINE_GRACE.min(timeout / 20))
+}
 
 /// Exports any group over OTLP.
 ///
@@ -150,7 +160,7 @@ impl MetricsExporter for OtlpExporter {
         let metrics = pipelines[index]
             .collect()
             .map_err(|e| self.error(format!("collecting metrics failed: {e}")))?;
-        match tokio::time::timeout(self.timeout + DEADLINE_GRACE, self.sdk.export(&metrics)).await {
+        match tokio::time::timeout(deadline(self.timeout), self.sdk.export(&metrics)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(self.error(error.to_string())),
             Err(_) => Err(MetricsError::Timeout {
