@@ -9,6 +9,9 @@ use crate::MetricsError;
 /// Builds the exporters a configuration asks for: the file exporter, the OTLP exporter, or
 /// a [`CompositeExporter`] of both. The configuration is validated first.
 ///
+/// With both, each backend gets at most the OTLP timeout plus 10% per export, so that a hanging
+/// file write cannot hold up the answer.
+///
 /// A disabled configuration (`enabled: false`) yields a composite with no backends, whose
 /// exports do nothing. A configuration with neither `file` nor `otlp` is an error. An OTLP
 /// exporter must be built inside a Tokio runtime.
@@ -31,7 +34,19 @@ pub fn create_exporter(config: &MetricsConfig) -> Result<Arc<dyn MetricsExporter
             "configure at least one exporter (`file` or `otlp`), or set `enabled` to false",
         )),
         1 => Ok(exporters.remove(0)),
-        _ => Ok(Arc::new(CompositeExporter::new(exporters))),
+        // The OTLP exporter ends itself within its timeout plus 5%: the composite's deadline
+        // only ends a file write that hangs (a dead network file system, say).
+        _ => {
+            let timeout = config
+                .otlp
+                .as_ref()
+                .map_or(CompositeExporter::DEFAULT_TIMEOUT, |otlp| {
+                    otlp.timeout().mul_f64(1.1)
+                });
+            Ok(Arc::new(
+                CompositeExporter::new(exporters).with_timeout(timeout),
+            ))
+        }
     }
 }
 

@@ -1,0 +1,217 @@
+//! The composite exporter with a backend that fails, hangs, or is an OTLP receiver gone dark:
+//! the other backends still export every time, the composite answers within its deadline, and
+//! the error names the backend at fault.
+
+mod support;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use metrics_core::config::{FileMetricsConfig, OtlpConfig, OtlpProtocol};
+use metrics_core::export::{async_trait, CompositeExporter, FileExporter};
+use metrics_core::{
+    create_exporter, DynMetricsGroup, MetricsConfig, MetricsError, MetricsExporter, MetricsGroup,
+};
+use serde::Deserialize;
+use serde_json::json;
+use support::receiver::Receiver;
+
+#[derive(MetricsGroup, Deserialize)]
+struct Count {
+    #[metric(counter)]
+    exports: u64,
+}
+
+/// A backend that never finishes, or fails at once.
+#[derive(Debug)]
+struct Broken {
+    name: &'static str,
+    hang: bool,
+    calls: AtomicUsize,
+}
+
+impl Broken {
+    fn hanging() -> Arc<Broken> {
+        Arc::new(Broken {
+            name: "hanging backend",
+            hang: true,
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn failing() -> Arc<Broken> {
+        Arc::new(Broken {
+            name: "failing backend",
+            hang: false,
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    async fn act(&self) -> Result<(), MetricsError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if self.hang {
+            std::future::pending().await
+        } else {
+            Err(MetricsError::ShutDown {
+                backend: self.name.to_owned(),
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl MetricsExporter for Broken {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn export(&self, _group: &dyn DynMetricsGroup) -> Result<(), MetricsError> {
+        self.act().await
+    }
+
+    async fn shutdown(&self) -> Result<(), MetricsError> {
+        self.act().await
+    }
+}
+
+fn file(path: &Path) -> Arc<FileExporter> {
+    Arc::new(FileExporter::new(FileMetricsConfig {
+        path: path.to_owned(),
+        pretty_print: false,
+    }))
+}
+
+fn written(path: &Path) -> u64 {
+    serde_json::from_slice::<Count>(&std::fs::read(path).unwrap())
+        .unwrap()
+        .exports
+}
+
+/// Awaits `future`, failing the test (rather than hanging it) after 5 s.
+async fn bounded<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), future)
+        .await
+        .expect("the composite hung")
+}
+
+/// The names of the failed backends in a composite's error.
+fn failed_backends(error: &MetricsError) -> Vec<String> {
+    match error {
+        MetricsError::Backends { failures, .. } => {
+            failures.iter().map(|(name, _)| name.clone()).collect()
+        }
+        other => panic!("expected a composite error, got {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_backend_neither_blocks_nor_loses_the_others_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.json");
+    let hanging = Broken::hanging();
+    let timeout = Duration::from_millis(500);
+    // The hanging backend first: order must not matter.
+    let composite =
+        CompositeExporter::new(vec![hanging.clone(), file(&path)]).with_timeout(timeout);
+    for exports in 1..=3 {
+        let started = Instant::now();
+        let error = bounded(composite.export(&Count { exports }))
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        eprintln!("export {exports}: {elapsed:.2?}: {error}");
+        assert!(elapsed <= timeout.mul_f64(1.1), "took {elapsed:?}");
+        assert_eq!(failed_backends(&error), ["hanging backend"]);
+        let message = error.to_string();
+        assert!(
+            message.contains("1 of 2 metrics backends failed"),
+            "{message}"
+        );
+        assert!(message.contains("did not finish within 500ms"), "{message}");
+        assert_eq!(written(&path), exports, "the file backend lost an export");
+    }
+    assert_eq!(hanging.calls.load(Ordering::Relaxed), 3);
+
+    let started = Instant::now();
+    let error = bounded(composite.shutdown()).await.unwrap_err();
+    assert!(
+        started.elapsed() <= timeout.mul_f64(1.1),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(failed_backends(&error), ["hanging backend"]);
+    // The file backend was shut down all the same.
+    let after = composite.exporters()[1].export(&Count { exports: 9 }).await;
+    assert!(
+        matches!(after, Err(MetricsError::ShutDown { .. })),
+        "{after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_backend_is_named_and_the_others_still_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one.json"), dir.path().join("two.json"));
+    let composite = CompositeExporter::new(vec![file(&one), Broken::failing(), file(&two)]);
+    let error = composite.export(&Count { exports: 7 }).await.unwrap_err();
+    assert_eq!(failed_backends(&error), ["failing backend"]);
+    assert!(error
+        .to_string()
+        .starts_with("1 of 3 metrics backends failed: failing backend: "));
+    assert_eq!((written(&one), written(&two)), (7, 7));
+
+    let both = CompositeExporter::new(vec![Broken::failing(), Broken::hanging()])
+        .with_timeout(Duration::from_millis(100));
+    let error = bounded(both.export(&Count { exports: 1 }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failed_backends(&error),
+        ["failing backend", "hanging backend"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_otlp_black_hole_does_not_hold_up_the_file() {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.json");
+    for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpBinary] {
+        let config = MetricsConfig {
+            otlp: Some(OtlpConfig {
+                protocol,
+                timeout_seconds: 1.0,
+                ..OtlpConfig::new(receiver.url(protocol))
+            }),
+            file: Some(FileMetricsConfig {
+                path: path.clone(),
+                pretty_print: true,
+            }),
+            ..MetricsConfig::default()
+        };
+        let exporter = create_exporter(&config).unwrap();
+        receiver.fault(json!({"mode": "blackhole"}));
+        for exports in 1..=2 {
+            let started = Instant::now();
+            let error = bounded(exporter.export(&Count { exports }))
+                .await
+                .unwrap_err();
+            let elapsed = started.elapsed();
+            eprintln!("{protocol} export {exports}: {elapsed:.2?}: {error}");
+            assert!(elapsed <= Duration::from_millis(1100), "took {elapsed:?}");
+            let failed = failed_backends(&error);
+            assert_eq!(failed.len(), 1, "{error}");
+            assert!(
+                failed[0].starts_with(&format!("otlp {protocol} ")),
+                "{error}"
+            );
+            assert_eq!(written(&path), exports);
+        }
+        receiver.fault(json!({"mode": "none"}));
+        exporter.export(&Count { exports: 3 }).await.unwrap();
+        assert_eq!(written(&path), 3);
+        exporter.shutdown().await.unwrap();
+    }
+}
