@@ -137,6 +137,8 @@ fn invalid_env_values_name_the_variable() {
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
         ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
         ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=%zz"),
+        ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "a=b,=c"),
     ] {
         let mut config = MetricsConfig {
             otlp: Some(OtlpConfig::new("http://h:4317")),
@@ -147,6 +149,28 @@ fn invalid_env_values_name_the_variable() {
             .unwrap_err()
             .to_string();
         assert!(error.contains(name), "{error}");
+    }
+}
+
+#[test]
+fn invalid_header_variables_never_show_a_value() {
+    // A pair without `=` may be the key alone: it is not shown either.
+    for value in [
+        "sk-live-123456",
+        "x-api-key=sk-live-123456%zz",
+        "ok=1,sk-live-123456",
+    ] {
+        let mut config = MetricsConfig::default();
+        let error = config
+            .apply_env_from(env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:4317"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", value),
+            ]))
+            .unwrap_err();
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(shown.contains("OTEL_EXPORTER_OTLP_HEADERS"), "{shown}");
+            assert!(!shown.contains("sk-live"), "{value}: {shown}");
+        }
     }
 }
 
@@ -177,93 +201,119 @@ fn debug_never_shows_header_values() {
     assert!(!error.contains("sk-live"), "{error}");
 }
 
+/// A secret header value used in the malformed documents below: no error may show it.
+const SECRET: &str = "sk-live-123456";
+
+/// Malformed configurations: wrong types, unknown fields and values, bad JSON, and values that
+/// parse but do not validate. Each: the document, the field its error must name, and a part
+/// of the message saying what is wrong.
+#[rustfmt::skip]
+const MALFORMED: &[(&str, &str, &str)] = &[
+    // Wrong types.
+    (r#"{"export_interval_seconds": "60"}"#, "export_interval_seconds", "invalid type: string"),
+    (r#"{"export_interval_seconds": 1.5}"#, "export_interval_seconds", "invalid type: floating point"),
+    (r#"{"export_interval_seconds": -5}"#, "export_interval_seconds", "invalid value: integer `-5`"),
+    (r#"{"enabled": "yes"}"#, "enabled", "expected a boolean"),
+    (r#"{"service_name": 5}"#, "service_name", "expected a string"),
+    (r#"{"resource_attributes": {"k": 1}}"#, "resource_attributes.k", "expected a string"),
+    (r#"{"otlp": {"endpoint": 5}}"#, "otlp.endpoint", "expected a string"),
+    (r#"{"otlp": {"endpoint": "http://h", "timeout_seconds": "10"}}"#, "otlp.timeout_seconds", "expected f64"),
+    (r#"{"otlp": {"endpoint": "http://h", "protocol": null}}"#, "otlp.protocol", "expected value"),
+    (r#"{"file": {"path": 5}}"#, "file.path", "invalid type: integer"),
+    (r#"{"file": {"path": "m.json", "pretty_print": "yes"}}"#, "file.pretty_print", "expected a boolean"),
+    // Headers of the wrong shape: the value is never shown.
+    (r#"{"otlp": {"endpoint": "http://h", "headers": {"x-api-key": 123456}}}"#, "otlp.headers.x-api-key", "not shown"),
+    (r#"{"otlp": {"endpoint": "http://h", "headers": "x-api-key=sk-live-123456"}}"#, "otlp.headers", "not shown"),
+    (r#"{"otlp": {"endpoint": "http://h", "headers": ["sk-live-123456"]}}"#, "otlp.headers", "not shown"),
+    // Unknown protocols, compressions and fields; missing fields.
+    (r#"{"otlp": {"endpoint": "http://h", "protocol": "udp"}}"#, "otlp.protocol", "unknown variant `udp`, expected one of `grpc`, `http/protobuf`"),
+    (r#"{"otlp": {"endpoint": "http://h", "compression": "zstd"}}"#, "otlp.compression", "unknown variant `zstd`"),
+    (r#"{"otlp": {"protocol": "grpc"}}"#, "otlp", "missing field `endpoint`"),
+    (r#"{"file": {}}"#, "file", "missing field `path`"),
+    (r#"{"exporter_interval_seconds": 5}"#, "exporter_interval_seconds", "unknown field `exporter_interval_seconds`, expected one of"),
+    (r#"{"file": {"path": "m.json", "pretty": true}}"#, "file.pretty", "unknown field `pretty`"),
+    (r#"{"otlp": {"endpoint": "http://h", "header": {}}}"#, "otlp.header", "unknown field `header`"),
+    // Not a configuration at all.
+    (r#"[]"#, "(document)", "expected an object"),
+    (r#"[true, 60]"#, "(document)", "expected an object"),
+    (r#"{"otlp": ["http://h:4317"]}"#, "otlp", "expected an object"),
+    (r#"{"file": ["m.json", true]}"#, "file", "expected an object"),
+    (r#"null"#, "(document)", "invalid type: null"),
+    (r#"{"enabled": true,}"#, "(document)", "trailing comma"),
+    (r#"{"otlp": {"endpoint": "http://h""#, "otlp", "EOF while parsing"),
+    (r#"{} trailing"#, "(document)", "trailing characters"),
+    // Well-formed, but invalid values.
+    (r#"{"export_interval_seconds": 0, "file": {"path": "m.json"}}"#, "export_interval_seconds", "must be at least 1"),
+    (r#"{"export_interval_seconds": 18446744073709551615, "file": {"path": "m.json"}}"#, "export_interval_seconds", "must be at most 86400"),
+    (r#"{"service_name": " ", "file": {"path": "m.json"}}"#, "service_name", "must not be empty"),
+    (r#"{"file": {"path": ""}}"#, "file.path", "must not be empty"),
+    (r#"{"file": {"path": "/"}}"#, "file.path", "must name a file"),
+    (r#"{"otlp": {"endpoint": ""}}"#, "otlp.endpoint", "expected an `http://` or `https://` URL"),
+    (r#"{"otlp": {"endpoint": "localhost:4317"}}"#, "otlp.endpoint", "expected an `http://` or `https://` URL"),
+    (r#"{"otlp": {"endpoint": "ftp://h:21"}}"#, "otlp.endpoint", "expected an `http://` or `https://` URL"),
+    (r#"{"otlp": {"endpoint": "http://:4317"}}"#, "otlp.endpoint", "the URL has no host"),
+    (r#"{"otlp": {"endpoint": "http://h:70000"}}"#, "otlp.endpoint", "the port must be a number"),
+    (r#"{"otlp": {"endpoint": "http://h st:4317"}}"#, "otlp.endpoint", "cannot contain spaces"),
+    (r#"{"otlp": {"endpoint": "http://[::1:4317"}}"#, "otlp.endpoint", "unclosed `[`"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "timeout_seconds": 0}}"#, "otlp.timeout_seconds", "must be a positive number"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "timeout_seconds": -1}}"#, "otlp.timeout_seconds", "must be a positive number"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "timeout_seconds": 3601}}"#, "otlp.timeout_seconds", "must be at most 3600"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "headers": {"bad header": "v"}}}"#, "otlp.headers.bad header", "header names use"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "headers": {"": "v"}}}"#, "otlp.headers.", "header names use"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "headers": {"x-api-key": "sk-live-123456\n"}}}"#, "otlp.headers.x-api-key", "header values use visible ASCII"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "headers": {"x-api-key": "sk-live-123456\u00e9"}}}"#, "otlp.headers.x-api-key", "header values use visible ASCII"),
+];
+
+/// Parses and validates, as a service loading its configuration does.
+fn load(text: &str) -> Result<MetricsConfig, MetricsError> {
+    let config = MetricsConfig::from_json(text)?;
+    config.validate()?;
+    Ok(config)
+}
+
 #[test]
-fn invalid_values_are_errors_naming_the_field() {
-    let cases: &[(&str, &str)] = &[
-        (
-            r#"{"export_interval_seconds": 0, "file": {"path": "m.json"}}"#,
-            "export_interval_seconds",
-        ),
-        (
-            r#"{"service_name": " ", "file": {"path": "m.json"}}"#,
-            "service_name",
-        ),
-        (r#"{"file": {"path": ""}}"#, "file.path"),
-        (r#"{"otlp": {"endpoint": ""}}"#, "otlp.endpoint"),
-        (
-            r#"{"otlp": {"endpoint": "localhost:4317"}}"#,
-            "otlp.endpoint",
-        ),
-        (r#"{"otlp": {"endpoint": "http://:4317"}}"#, "otlp.endpoint"),
-        (
-            r#"{"otlp": {"endpoint": "http://h:70000"}}"#,
-            "otlp.endpoint",
-        ),
-        (
-            r#"{"otlp": {"endpoint": "http://h:4317", "timeout_seconds": 0}}"#,
-            "otlp.timeout_seconds",
-        ),
-        (
-            r#"{"otlp": {"endpoint": "http://h:4317", "timeout_seconds": -1}}"#,
-            "otlp.timeout_seconds",
-        ),
-        (
-            r#"{"otlp": {"endpoint": "http://h:4317", "headers": {"bad header": "v"}}}"#,
-            "otlp.headers.bad header",
-        ),
-    ];
-    for (text, field) in cases {
-        let config: MetricsConfig = serde_json::from_str(text).unwrap();
-        let error = config.validate().unwrap_err();
+fn malformed_configs_are_errors_naming_the_field() {
+    assert!(MALFORMED.len() >= 20);
+    let dir = tempfile::tempdir().unwrap();
+    for (text, field, reason) in MALFORMED {
+        let error = load(text).expect_err(text);
         assert!(
-            matches!(error, MetricsError::Config { .. }),
-            "{text}: {error}"
+            matches!(
+                error,
+                MetricsError::Config { .. } | MetricsError::ConfigParse { .. }
+            ),
+            "{text}: {error:?}"
         );
+        let message = error.to_string();
         assert!(
-            error.to_string().contains(&format!("`{field}`")),
-            "{text}: {error}"
+            message.starts_with("invalid metrics configuration: "),
+            "{text}: {message}"
         );
-        // The factory validates too.
-        assert!(create_exporter(&config).is_err(), "{text}");
+        assert!(message.contains(&format!("`{field}`")), "{text}: {message}");
+        assert!(message.contains(reason), "{text}: {message}");
+        for shown in [message, format!("{error:?}")] {
+            assert!(!shown.contains(SECRET), "{text}: {shown}");
+            assert!(!shown.contains("123456"), "{text}: {shown}");
+        }
+        // The factory validates too, and a file says the same, naming the file.
+        if let Ok(config) = MetricsConfig::from_json(text) {
+            assert!(create_exporter(&config).is_err(), "{text}");
+        } else {
+            let path = dir.path().join("metrics.json");
+            std::fs::write(&path, text).unwrap();
+            let message = MetricsConfig::from_file(&path).unwrap_err().to_string();
+            assert!(message.contains("metrics.json"), "{text}: {message}");
+            assert!(message.contains(&format!("`{field}`")), "{text}: {message}");
+            assert!(!message.contains(SECRET), "{text}: {message}");
+        }
     }
 }
 
 #[test]
-fn malformed_documents_name_the_field() {
-    let cases: &[(&str, &str)] = &[
-        (r#"{"export_interval_seconds": "60"}"#, "invalid type"),
-        (r#"{"enabled": "yes"}"#, "invalid type"),
-        (
-            r#"{"otlp": {"endpoint": "http://h", "protocol": "udp"}}"#,
-            "unknown variant `udp`",
-        ),
-        (
-            r#"{"otlp": {"protocol": "grpc"}}"#,
-            "missing field `endpoint`",
-        ),
-        (
-            r#"{"file": {"path": "m.json", "pretty": true}}"#,
-            "unknown field `pretty`",
-        ),
-        (
-            r#"{"exporter_interval_seconds": 5}"#,
-            "unknown field `exporter_interval_seconds`",
-        ),
-        (
-            r#"{"otlp": {"endpoint": "http://h", "headers": {"k": 1}}}"#,
-            "invalid type",
-        ),
-        (
-            r#"{"otlp": {"endpoint": "http://h", "compression": "zstd"}}"#,
-            "unknown variant `zstd`",
-        ),
-    ];
-    for (text, expected) in cases {
-        let error = serde_json::from_str::<MetricsConfig>(text)
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains(expected), "{text}: {error}");
-    }
+fn from_json_reads_what_serde_json_reads() {
+    let ours = MetricsConfig::from_json(REFERENCE_CONFIG).unwrap();
+    let theirs: MetricsConfig = serde_json::from_str(REFERENCE_CONFIG).unwrap();
+    assert_eq!(ours, theirs);
 }
 
 #[test]

@@ -211,6 +211,9 @@ pub struct FileMetricsConfig {
     pub pretty_print: bool,
 }
 
+/// The longest export interval, in seconds.
+const MAX_EXPORT_INTERVAL: u64 = 86_400;
+
 fn default_enabled() -> bool {
     true
 }
@@ -259,7 +262,8 @@ impl Default for MetricsConfig {
 }
 
 impl MetricsConfig {
-    /// Reads a JSON configuration file. Errors name the file and the field at fault.
+    /// Reads a JSON configuration file. Errors name the file and the field at fault, and never
+    /// show a header value.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MetricsError> {
         let path = path.as_ref();
         let error = |reason: String| MetricsError::ConfigFile {
@@ -267,7 +271,65 @@ impl MetricsConfig {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| error(e.to_string()))
+        Self::parse(&text).map_err(|(field, reason)| error(format!("`{field}`: {reason}")))
+    }
+
+    /// Parses a JSON configuration. Unlike `serde_json::from_str`, the error names the field
+    /// at fault (`otlp.protocol`, `otlp.headers.x-api-key`, ...) and never shows a header value.
+    ///
+    /// ```
+    /// use metrics_core::MetricsConfig;
+    ///
+    /// let error = MetricsConfig::from_json(r#"{"otlp": {"endpoint": "http://h", "protocol": "udp"}}"#)
+    ///     .unwrap_err()
+    ///     .to_string();
+    /// assert!(error.starts_with("invalid metrics configuration: `otlp.protocol`: unknown variant `udp`"));
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, MetricsError> {
+        Self::parse(text).map_err(|(field, reason)| MetricsError::ConfigParse { field, reason })
+    }
+
+    /// Parses `text`; on error, the path of the field at fault and what is wrong with it.
+    fn parse(text: &str) -> Result<Self, (String, String)> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let config = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            // The path is `.` at the top, and ends in `?` where the next key is not known yet.
+            let path = error.path().to_string();
+            let field = match path.trim_end_matches('?').trim_end_matches('.') {
+                "" => "(document)".to_owned(),
+                field => field.to_owned(),
+            };
+            let error = error.into_inner();
+            // serde's messages quote the offending value: never a header's.
+            let reason = if field == "otlp.headers" || field.starts_with("otlp.headers.") {
+                format!(
+                    "expected header names with string values (the value is not shown: \
+                     header values are secret) at line {} column {}",
+                    error.line(),
+                    error.column()
+                )
+            } else {
+                error.to_string()
+            };
+            (field, reason)
+        })?;
+        deserializer
+            .end()
+            .map_err(|error| ("(document)".to_owned(), error.to_string()))?;
+        // serde also reads a struct from an array of its fields in order, so `["http://h"]`
+        // would pass for an `otlp` section: a configuration names its fields.
+        let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        for (field, section) in [
+            ("(document)", &value),
+            ("otlp", &value["otlp"]),
+            ("file", &value["file"]),
+        ] {
+            if section.is_array() {
+                let reason = "invalid type: sequence, expected an object with named fields";
+                return Err((field.to_owned(), reason.to_owned()));
+            }
+        }
+        Ok(config)
     }
 
     /// The export interval.
@@ -370,6 +432,14 @@ impl MetricsConfig {
                 "must be at least 1",
             ));
         }
+        if self.export_interval_seconds > MAX_EXPORT_INTERVAL {
+            // Larger values overflow the reporter's clock arithmetic.
+            return Err(MetricsError::config(
+                "export_interval_seconds",
+                self.export_interval_seconds,
+                format!("must be at most {MAX_EXPORT_INTERVAL} (one day)"),
+            ));
+        }
         if self.service_name.trim().is_empty() {
             return Err(MetricsError::config(
                 "service_name",
@@ -383,6 +453,13 @@ impl MetricsConfig {
                     "file.path",
                     &file.path,
                     "must not be empty",
+                ));
+            }
+            if file.path.file_name().is_none() {
+                return Err(MetricsError::config(
+                    "file.path",
+                    &file.path,
+                    "must name a file, not a directory such as `/` or `..`",
                 ));
             }
         }
@@ -483,12 +560,11 @@ fn parse_pairs(
     text: &str,
     secret: bool,
 ) -> Result<Vec<(String, String)>, MetricsError> {
-    let shown = |pair: &str| {
-        if secret {
-            pair.split('=').next().unwrap_or_default().to_owned() + "=<redacted>"
-        } else {
-            pair.to_owned()
-        }
+    // A pair without `=` may be nothing but the secret itself.
+    let shown = |pair: &str| match (secret, pair.split_once('=')) {
+        (false, _) => pair.to_owned(),
+        (true, Some((key, _))) => format!("{key}=<redacted>"),
+        (true, None) => "<redacted>".to_owned(),
     };
     text.split(',')
         .map(str::trim)

@@ -22,6 +22,16 @@ pub enum MetricsError {
         reason: String,
     },
 
+    /// A configuration document does not parse: bad JSON, a wrong type, an unknown field or
+    /// value. Header values are never included.
+    #[error("invalid metrics configuration: `{field}`: {reason}")]
+    ConfigParse {
+        /// The field's path, e.g. `otlp.protocol`, or `(document)` for the whole document.
+        field: String,
+        /// The parser's message.
+        reason: String,
+    },
+
     /// A configuration file could not be read or parsed.
     #[error("reading metrics configuration {path}: {reason}")]
     ConfigFile {
