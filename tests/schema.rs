@@ -226,3 +226,25 @@ fn schema_is_usable_without_a_value_and_is_static() {
     });
     assert!(std::ptr::eq(nested.unwrap(), Pool::SCHEMA));
 }
+
+#[test]
+fn dotted_renames_beside_groups_are_fine_when_names_differ() {
+    #[derive(MetricsGroup)]
+    struct Dotted {
+        pool: Pool,
+        #[metric(rename = "pool.db.opened_total", counter)]
+        opened: u64,
+        #[metric(rename = "poolside.depth")]
+        depth: u32,
+    }
+    let names: Vec<String> = Dotted::SCHEMA.metrics().map(|m| m.name).collect();
+    assert_eq!(
+        names,
+        [
+            "pool.db.open",
+            "pool.db.waiting_tasks",
+            "pool.db.opened_total",
+            "poolside.depth"
+        ]
+    );
+}

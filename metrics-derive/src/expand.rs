@@ -208,16 +208,24 @@ fn type_checks(field: &Field) -> TokenStream {
 }
 
 /// Flattened groups and dotted renames can collide with names the derive cannot see, so
-/// each field is checked against every earlier field it could collide with. One check per
-/// pair, spanned at the later field's name, makes the error point at a field rather than at
-/// the derive. Two plain names never need a check: `check` has compared those.
+/// each field is checked against every earlier field it could collide with: any field beside
+/// a flattened one, and a nested group beside a name under its path (`a` and `a.b`). One
+/// check per pair, spanned at the later field's name, makes the error point at a field
+/// rather than at the derive. Other pairs need no check: `check` has compared their names.
 fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
-    let hidden_names =
-        |field: &Field| field.attrs.flatten.is_some() || field.metric_name().contains('.');
+    let may_collide = |a: &Field, b: &Field| {
+        let under = |name: &str, group: &str| {
+            name.starts_with(group) && name[group.len()..].starts_with('.')
+        };
+        a.attrs.flatten.is_some()
+            || b.attrs.flatten.is_some()
+            || under(&a.metric_name(), &b.metric_name())
+            || under(&b.metric_name(), &a.metric_name())
+    };
     let mut checks = Vec::new();
     for (j, later) in fields.iter().enumerate() {
         for (i, earlier) in fields[..j].iter().enumerate() {
-            if !hidden_names(earlier) && !hidden_names(later) {
+            if !may_collide(earlier, later) {
                 continue;
             }
             checks.push(quote_spanned! {later.name_span()=>
