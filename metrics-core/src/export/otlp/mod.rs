@@ -104,6 +104,37 @@ impl OtlpExporter {
         })
     }
 
+    /// The pipeline of `group`'s type, loaded with its points, and the names of the metrics
+    /// whose non-finite values were left out. A map that outgrew its instrument's cardinality
+    /// limit gets the pipeline rebuilt with room to spare, rather than the SDK folding its
+    /// entries into an overflow point.
+    fn load<'p>(
+        &self,
+        pipelines: &'p mut Vec<Pipeline>,
+        group: &dyn DynMetricsGroup,
+    ) -> (&'p Pipeline, Vec<String>) {
+        let schema = group.schema();
+        let index = match pipelines
+            .iter()
+            .position(|p| std::ptr::eq(p.schema, schema))
+        {
+            Some(index) => index,
+            None => {
+                let limits = Pipeline::default_limits(schema);
+                pipelines.push(Pipeline::new(schema, self.resource.clone(), limits));
+                pipelines.len() - 1
+            }
+        };
+        let (counts, non_finite) = pipelines[index].load(group);
+        let Some(limits) = pipelines[index].limits_for(&counts) else {
+            return (&pipelines[index], non_finite);
+        };
+        pipelines[index].shutdown();
+        pipelines[index] = Pipeline::new(schema, self.resource.clone(), limits);
+        let (_, non_finite) = pipelines[index].load(group);
+        (&pipelines[index], non_finite)
+    }
+
     fn error(&self, message: impl Into<String>) -> MetricsError {
         MetricsError::Otlp {
             endpoint: self.url.clone(),
@@ -126,30 +157,7 @@ impl MetricsExporter for OtlpExporter {
                 backend: self.name.clone(),
             });
         }
-        let schema = group.schema();
-        let index = match pipelines
-            .iter()
-            .position(|p| std::ptr::eq(p.schema, schema))
-        {
-            Some(index) => index,
-            None => {
-                pipelines.push(Pipeline::new(
-                    schema,
-                    self.resource.clone(),
-                    Pipeline::default_limits(schema),
-                ));
-                pipelines.len() - 1
-            }
-        };
-        let (mut counts, mut non_finite) = pipelines[index].load(group);
-        if let Some(limits) = pipelines[index].limits_for(&counts) {
-            // A map outgrew its instrument's cardinality limit: rebuild with room to spare
-            // rather than let the SDK fold entries into an overflow point.
-            pipelines[index].shutdown();
-            pipelines[index] = Pipeline::new(schema, self.resource.clone(), limits);
-            (counts, non_finite) = pipelines[index].load(group);
-        }
-        let _ = counts;
+        let (pipeline, non_finite) = self.load(&mut pipelines, group);
         if !non_finite.is_empty() {
             tracing::warn!(
                 backend = %self.name,
@@ -157,7 +165,7 @@ impl MetricsExporter for OtlpExporter {
                 "NaN or infinite values left out of the OTLP export: OTLP cannot carry them"
             );
         }
-        let metrics = pipelines[index]
+        let metrics = pipeline
             .collect()
             .map_err(|e| self.error(format!("collecting metrics failed: {e}")))?;
         match tokio::time::timeout(deadline(self.timeout), self.sdk.export(&metrics)).await {
