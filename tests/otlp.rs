@@ -11,7 +11,7 @@ use metrics_core::schema::MetricKind;
 use metrics_core::{MetricsConfig, MetricsExporter, MetricsGroup, Number, Visitor};
 use serde_json::Value;
 use support::example_snapshot;
-use support::receiver::Receiver;
+use support::receiver::{metrics_by_name, Receiver};
 
 const PROTOCOLS: [OtlpProtocol; 3] = [
     OtlpProtocol::Grpc,
@@ -83,19 +83,6 @@ fn expected<G: MetricsGroup>(group: &G) -> Vec<Expected> {
         .into_iter()
         .filter(|e| !e.points.is_empty())
         .collect()
-}
-
-/// The metrics of one received request, by name.
-fn metrics_by_name(record: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for resource in record["request"]["resource_metrics"].as_array().unwrap() {
-        for scope in resource["scope_metrics"].as_array().unwrap() {
-            for metric in scope["metrics"].as_array().unwrap() {
-                out.insert(metric["name"].as_str().unwrap().to_owned(), metric.clone());
-            }
-        }
-    }
-    out
 }
 
 fn resource_attributes(record: &Value) -> BTreeMap<String, String> {
@@ -272,61 +259,6 @@ async fn ten_thousand_labels_export_ten_thousand_points() {
         .unwrap()
         .len();
     assert_eq!(points, 10_000);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn values_otlp_cannot_carry() {
-    #[derive(MetricsGroup)]
-    struct Odd {
-        nan: f64,
-        inf: f64,
-        fine: f64,
-        #[metric(label = "k")]
-        mixed: BTreeMap<String, f64>,
-        huge: u64,
-        negative_zero: f64,
-        min: i64,
-    }
-    let receiver = Receiver::start();
-    let exporter = exporter(&otlp_config(&receiver, OtlpProtocol::HttpJson));
-    let odd = Odd {
-        nan: f64::NAN,
-        inf: f64::INFINITY,
-        fine: 1.5,
-        mixed: BTreeMap::from([("a".into(), 1.0), ("b".into(), f64::NEG_INFINITY)]),
-        huge: u64::MAX,
-        negative_zero: -0.0,
-        min: i64::MIN,
-    };
-    exporter.export(&odd).await.unwrap();
-    let received = metrics_by_name(&receiver.received()[0]);
-    // Non-finite values are left out (and logged); the rest of the export goes through.
-    assert!(!received.contains_key("nan"));
-    assert!(!received.contains_key("inf"));
-    assert_eq!(
-        received["fine"]["gauge"]["data_points"][0]["as_double"],
-        1.5
-    );
-    assert_eq!(
-        received["mixed"]["gauge"]["data_points"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    // Unsigned values above i64::MAX saturate: OTLP integers are signed 64-bit.
-    assert_eq!(
-        received["huge"]["gauge"]["data_points"][0]["as_int"],
-        i64::MAX.to_string()
-    );
-    assert_eq!(
-        received["negative_zero"]["gauge"]["data_points"][0]["as_double"],
-        -0.0
-    );
-    assert_eq!(
-        received["min"]["gauge"]["data_points"][0]["as_int"],
-        i64::MIN.to_string()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! The independent OTLP receiver (tests/otlp_receiver/receiver.py) as a child process on
 //! 127.0.0.1, and a client for its control API.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -154,4 +155,17 @@ impl Drop for Receiver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The metrics of one received request (a record of [`Receiver::received`]), by name.
+pub fn metrics_by_name(record: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for resource in record["request"]["resource_metrics"].as_array().unwrap() {
+        for scope in resource["scope_metrics"].as_array().unwrap() {
+            for metric in scope["metrics"].as_array().unwrap() {
+                out.insert(metric["name"].as_str().unwrap().to_owned(), metric.clone());
+            }
+        }
+    }
+    out
 }
