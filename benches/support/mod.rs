@@ -1,0 +1,172 @@
+//! What the benchmarks share: the values they encode, and a way to run one routine a fixed
+//! number of times under callgrind, whose instruction counts do not depend on the machine's
+//! load.
+
+#![allow(dead_code)]
+
+#[path = "../../examples/scheduler/snapshot.rs"]
+pub mod snapshot;
+pub mod wide;
+
+use std::collections::{BTreeMap, HashMap};
+
+use metrics_core::MetricsGroup;
+use serde::Serialize;
+use snapshot::*;
+
+/// The example service's snapshot with every group present and its three compaction tiers.
+///
+/// serde_json writes a `HashMap` in iteration order and metrics-core in key order, so the map
+/// is rebuilt (each `HashMap` gets new hash keys) until the two orders agree: the documents
+/// are then byte-identical, and serde_json is spared the sorting metrics-core does.
+pub fn reference_snapshot() -> MetricsSnapshot {
+    let tiers = [("deep", 2), ("full", 1), ("light", 6)];
+    let compactions_by_tier = loop {
+        let map: HashMap<String, u64> = tiers.iter().map(|&(k, v)| (k.to_owned(), v)).collect();
+        if map.keys().zip(tiers).all(|(key, (tier, _))| key == tier) {
+            break map;
+        }
+    };
+    MetricsSnapshot {
+        timestamp: 1_700_000_000,
+        compaction: Some(CompactionMetrics {
+            total_compactions: 9,
+            total_tokens_saved: 123_456,
+            compactions_by_tier,
+            context_utilization_ratio: Some(0.75),
+        }),
+        ..reference_snapshot_without_compaction()
+    }
+}
+
+/// The snapshot the hand-written exporter reported: the 19 metrics of the four groups it
+/// knew, compaction absent. Values as the example service produces them: floats from
+/// divisions, with full-length representations.
+pub fn reference_snapshot_without_compaction() -> MetricsSnapshot {
+    MetricsSnapshot {
+        timestamp: 1_700_000_000,
+        scheduler: SchedulerMetrics {
+            total_scheduled: 4_211,
+            uptime_seconds: 86_400,
+            running_agents: 37,
+            queued_agents: 3,
+            suspended_agents: 2,
+            max_capacity: 1000,
+            load_factor: 37.0 / 1000.0,
+        },
+        task_manager: TaskManagerMetrics {
+            total_tasks: 37,
+            healthy_tasks: 35,
+            average_uptime_seconds: 1_234_567.0 / 37.0,
+            total_memory_usage: 1_879_048_192,
+        },
+        load_balancer: LoadBalancerMetrics {
+            total_allocations: 4_180,
+            active_allocations: 37,
+            memory_utilization: 0.45,
+            cpu_utilization: 11.0 / 30.0,
+            allocation_failures: 31,
+            average_allocation_time_ms: 1.5,
+        },
+        system: SystemResourceMetrics {
+            memory_usage_mb: 512.25,
+            cpu_usage_percent: 100.0 / 3.0,
+        },
+        compaction: None,
+    }
+}
+
+/// A group with one labeled map (`HashMap`, as users write it).
+#[derive(Debug, Clone, MetricsGroup, Serialize)]
+pub struct Labeled {
+    /// Requests per worker.
+    #[metric(counter, unit = "{request}", label = "worker")]
+    pub requests: HashMap<String, u64>,
+}
+
+/// The same group with a `BTreeMap`, which serde_json also writes in key order.
+#[derive(Debug, Clone, MetricsGroup, Serialize)]
+pub struct LabeledSorted {
+    /// Requests per worker.
+    #[metric(counter, unit = "{request}", label = "worker")]
+    pub requests: BTreeMap<String, u64>,
+}
+
+/// `n` worker labels with counts of varied width.
+pub fn entries(n: usize) -> impl Iterator<Item = (String, u64)> {
+    (0..n).map(|i| {
+        (
+            format!("worker-{i:06}"),
+            (i as u64).wrapping_mul(2_654_435_761) % 10_000_000,
+        )
+    })
+}
+
+/// One benchmarked routine, named as its criterion function.
+pub struct Routine {
+    pub group: String,
+    pub name: &'static str,
+    pub run: Box<dyn FnMut()>,
+}
+
+impl Routine {
+    pub fn new(group: impl Into<String>, name: &'static str, run: impl FnMut() + 'static) -> Self {
+        Routine {
+            group: group.into(),
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// With `BENCH_INSTRUMENT=group/name` set, runs that routine once to warm up and then
+/// `BENCH_ITERS` (default 1000) times inside [`instrumented`], and returns `true`:
+/// `scripts/callgrind.py` counts the instructions of that function alone.
+/// With `BENCH_LIST` set, prints the routines' ids instead.
+pub fn instrument(routines: &mut [Routine]) -> bool {
+    if std::env::var_os("BENCH_LIST").is_some() {
+        for routine in routines {
+            println!("{}/{}", routine.group, routine.name);
+        }
+        return true;
+    }
+    let Ok(id) = std::env::var("BENCH_INSTRUMENT") else {
+        return false;
+    };
+    let iters = std::env::var("BENCH_ITERS").map_or(1000, |v| v.parse().expect("BENCH_ITERS"));
+    let routine = routines
+        .iter_mut()
+        .find(|r| format!("{}/{}", r.group, r.name) == id)
+        .unwrap_or_else(|| panic!("no routine {id}"));
+    (routine.run)();
+    instrumented(&mut routine.run, iters);
+    true
+}
+
+/// The only code callgrind collects in (`--toggle-collect`).
+#[inline(never)]
+pub fn instrumented(run: &mut dyn FnMut(), iters: u64) {
+    for _ in 0..iters {
+        run();
+    }
+}
+
+/// Runs every routine under criterion, one benchmark group per `group`, in order.
+pub fn criterion_main(routines: &mut [Routine], configure: impl Fn(&str) -> Option<u64>) {
+    let mut criterion = criterion::Criterion::default().configure_from_args();
+    let mut i = 0;
+    while i < routines.len() {
+        let group_name = routines[i].group.clone();
+        let mut group = criterion.benchmark_group(&group_name);
+        if let Some(elements) = configure(&group_name) {
+            group.throughput(criterion::Throughput::Elements(elements));
+        }
+        while i < routines.len() && routines[i].group == group_name {
+            let routine = &mut routines[i];
+            group.bench_function(routine.name, |b| b.iter(&mut routine.run));
+            i += 1;
+        }
+        group.finish();
+    }
+    criterion.final_summary();
+}
