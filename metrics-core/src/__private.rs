@@ -24,6 +24,7 @@ pub fn json_serialized_field<W, F, T>(
     format: &mut F,
     first: bool,
     quoted_key: &str,
+    compact: &str,
     value: &T,
 ) -> IoResult
 where
@@ -31,7 +32,7 @@ where
     F: JsonFormat,
     T: ?Sized + serde::Serialize,
 {
-    format.key(writer, first, quoted_key)?;
+    format.member(writer, first, quoted_key, compact)?;
     format.serialize(writer, value)?;
     format.end_object_value(writer)
 }

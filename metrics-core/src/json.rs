@@ -111,6 +111,41 @@ pub trait JsonFormat: Formatter {
         self.begin_object_value(writer)
     }
 
+    /// Writes everything before a struct member's value, the object's opening brace too when
+    /// `first`. `compact` is all of that in the compact format, precomputed by the derive
+    /// (`{"key":` or `,"key":`), so that it is one write; other formats use `quoted_key`.
+    #[doc(hidden)]
+    #[inline]
+    fn member<W>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+        quoted_key: &str,
+        compact: &str,
+    ) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        let _ = compact;
+        if first {
+            self.begin_object(writer)?;
+        }
+        self.key(writer, first, quoted_key)
+    }
+
+    /// Writes everything before a map entry's value: separator, escaped key and colon.
+    #[doc(hidden)]
+    #[inline]
+    fn entry_key<W>(&mut self, writer: &mut W, first: bool, key: &str) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.begin_object_key(writer, first)?;
+        write_str(writer, self, key)?;
+        self.end_object_key(writer)?;
+        self.begin_object_value(writer)
+    }
+
     /// Writes `value` through its `serde::Serialize` impl at the current position.
     fn serialize<W, T>(&mut self, writer: &mut W, value: &T) -> io::Result<()>
     where
@@ -134,6 +169,30 @@ impl JsonFormat for Compact {
         }
         writer.write_all(quoted_key.as_bytes())?;
         writer.write_all(b":")
+    }
+
+    #[inline(always)]
+    fn member<W>(&mut self, writer: &mut W, _: bool, _: &str, compact: &str) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        writer.write_all(compact.as_bytes())
+    }
+
+    #[inline]
+    fn entry_key<W>(&mut self, writer: &mut W, first: bool, key: &str) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        if needs_escape(key) {
+            writer.write_all(if first { b"" } else { b"," })?;
+            write_str(writer, self, key)?;
+            return writer.write_all(b":");
+        }
+        // Labels rarely need escaping: three writes instead of five.
+        writer.write_all(if first { b"\"" } else { b",\"" })?;
+        writer.write_all(key.as_bytes())?;
+        writer.write_all(b"\":")
     }
 
     fn serialize<W, T>(&mut self, writer: &mut W, value: &T) -> io::Result<()>
@@ -282,6 +341,10 @@ where
     use serde_json::ser::CharEscape;
 
     format.begin_string(writer)?;
+    if !needs_escape(value) {
+        format.write_string_fragment(writer, value)?;
+        return format.end_string(writer);
+    }
     let bytes = value.as_bytes();
     let mut start = 0;
     for (i, &byte) in bytes.iter().enumerate() {
@@ -306,4 +369,60 @@ where
         format.write_string_fragment(writer, &value[start..])?;
     }
     format.end_string(writer)
+}
+
+/// Whether serde_json would escape any character of `value`: a control character, `"` or `\`.
+///
+/// Eight bytes at a time (labels are mostly longer than that), with the word tricks of
+/// "Bit Twiddling Hacks": a byte below `n` sets its high bit in `(w - n * ONES) & !w`, and
+/// a byte equal to `c` is a zero byte of `w ^ c * ONES`.
+#[inline]
+fn needs_escape(value: &str) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    fn any_escaped(chunk: [u8; 8]) -> bool {
+        let w = u64::from_ne_bytes(chunk);
+        let below = |w: u64, n: u8| w.wrapping_sub(u64::from(n) * ONES) & !w & HIGH != 0;
+        below(w, 0x20)
+            || below(w ^ (u64::from(b'"') * ONES), 1)
+            || below(w ^ (u64::from(b'\\') * ONES), 1)
+    }
+    let bytes = value.as_bytes();
+    let word = |at: usize| any_escaped(bytes[at..at + 8].try_into().unwrap_or_default());
+    match bytes.len() {
+        0..8 => bytes
+            .iter()
+            .any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\'),
+        // Whole words, the last one overlapping the one before it.
+        len => (0..len - 8).step_by(8).any(word) || word(len - 8),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_escape;
+
+    #[test]
+    fn needs_escape_finds_every_escaped_byte_at_every_position() {
+        for len in 1..=24 {
+            for at in 0..len {
+                for byte in 0..0x80u8 {
+                    let mut text = "a".repeat(len);
+                    text.replace_range(at..=at, char::from(byte).encode_utf8(&mut [0; 4]));
+                    let escaped = byte < 0x20 || byte == b'"' || byte == b'\\';
+                    assert_eq!(needs_escape(&text), escaped, "{text:?}");
+                }
+            }
+        }
+        // Multi-byte characters have every byte at 0x80 or above: never escaped.
+        for text in [
+            "",
+            "é",
+            "日本語のラベル",
+            "\u{7f}~ abcdefgh\u{10ffff}",
+            "ÿÿÿÿÿÿÿÿÿ",
+        ] {
+            assert!(!needs_escape(text), "{text:?}");
+        }
+    }
 }

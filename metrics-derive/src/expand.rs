@@ -49,7 +49,9 @@ fn expand(container: &Container) -> TokenStream {
         let ty = field.ty;
         let member = field.ident;
         let first = i == 0;
+        // Field names are identifiers, which JSON strings hold unescaped.
         let quoted_key = format!("\"{}\"", field.serde_name());
+        let compact = format!("{}{quoted_key}:", if first { '{' } else { ',' });
         if field.is_skipped() {
             // The member takes the type's span too, so that a missing `Serialize` points at
             // the type rather than at the whole field.
@@ -57,17 +59,23 @@ fn expand(container: &Container) -> TokenStream {
             member.set_span(ty.span());
             quote_spanned! {ty.span()=>
                 ::metrics_core::__private::json_serialized_field(
-                    writer, format, #first, #quoted_key, &self.#member,
+                    writer, format, #first, #quoted_key, #compact, &self.#member,
                 )?;
             }
         } else {
             quote_spanned! {ty.span()=>
-                ::metrics_core::__private::JsonFormat::key(format, writer, #first, #quoted_key)?;
+                ::metrics_core::__private::JsonFormat::member(format, writer, #first, #quoted_key, #compact)?;
                 <#ty as ::metrics_core::__private::Field>::write_json(&self.#member, writer, format)?;
                 ::metrics_core::__private::Formatter::end_object_value(format, writer)?;
             }
         }
     });
+
+    // The first member opens the object; only an empty struct opens it on its own.
+    let open = container
+        .fields
+        .is_empty()
+        .then(|| quote!(::metrics_core::__private::Formatter::begin_object(format, writer)?;));
 
     quote! {
         #[doc(hidden)]
@@ -95,7 +103,7 @@ fn expand(container: &Container) -> TokenStream {
                     __W: ?::core::marker::Sized + ::metrics_core::__private::Write,
                     __F: ::metrics_core::__private::JsonFormat,
                 {
-                    ::metrics_core::__private::Formatter::begin_object(format, writer)?;
+                    #open
                     #(#json_fields)*
                     ::metrics_core::__private::Formatter::end_object(format, writer)
                 }

@@ -1,0 +1,98 @@
+//! Heap allocations per export, counted by a global allocator: none for a JSON export into a
+//! reused buffer once warm, and a reported count per OTLP collect.
+//!
+//! The counter is per thread, so tests running in parallel do not disturb each other.
+
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use metrics_core::{json, DynMetricsGroup, MetricsGroup};
+
+/// Counts every allocation and reallocation of the current thread, then defers to `System`.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // A `const` thread local without a destructor: reading it never allocates.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every call is passed unchanged to `System`, which upholds the contract.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The allocations `f` makes on this thread.
+fn allocations(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+#[derive(MetricsGroup)]
+struct Labeled {
+    /// Requests per worker.
+    #[metric(counter, label = "worker")]
+    requests: HashMap<String, u64>,
+}
+
+/// Every way to write JSON into a caller's buffer, for `group`: after one warm-up export
+/// (which sizes the buffer and the map-sorting scratch space), further exports allocate
+/// nothing.
+fn assert_json_allocation_free<G: MetricsGroup + Send + Sync>(name: &str, group: &G) {
+    let mut buffer = Vec::new();
+    let export = |buffer: &mut Vec<u8>| {
+        for pretty in [false, true] {
+            buffer.clear();
+            if pretty {
+                json::to_writer_pretty(&mut *buffer, group).unwrap();
+            } else {
+                json::to_writer(&mut *buffer, group).unwrap();
+            }
+            buffer.clear();
+            group.write_json_to(buffer, pretty).unwrap();
+        }
+    };
+    export(&mut buffer);
+    let count = allocations(|| {
+        for _ in 0..10 {
+            export(&mut buffer);
+        }
+    });
+    assert_eq!(count, 0, "{name}: {count} allocations in 10 warm exports");
+}
+
+#[test]
+fn json_export_into_a_reused_buffer_allocates_nothing_once_warm() {
+    assert_json_allocation_free("example snapshot", &support::example_snapshot());
+    let labeled = Labeled {
+        requests: (0..1000).map(|i| (format!("worker-{i:04}"), i)).collect(),
+    };
+    assert_json_allocation_free("1,000-entry HashMap", &labeled);
+}
