@@ -248,10 +248,12 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     (r#"{"service_name": " ", "file": {"path": "m.json"}}"#, "service_name", "must not be empty"),
     (r#"{"file": {"path": ""}}"#, "file.path", "must not be empty"),
     (r#"{"file": {"path": "/"}}"#, "file.path", "must name a file"),
-    (r#"{"otlp": {"endpoint": ""}}"#, "otlp.endpoint", "expected an `http://` or `https://` URL"),
-    (r#"{"otlp": {"endpoint": "localhost:4317"}}"#, "otlp.endpoint", "expected an `http://` or `https://` URL"),
-    (r#"{"otlp": {"endpoint": "ftp://h:21"}}"#, "otlp.endpoint", "expected an `http://` or `https://` URL"),
+    (r#"{"otlp": {"endpoint": ""}}"#, "otlp.endpoint", "expected an `http://` URL"),
+    (r#"{"otlp": {"endpoint": "localhost:4317"}}"#, "otlp.endpoint", "expected an `http://` URL"),
+    (r#"{"otlp": {"endpoint": "ftp://h:21"}}"#, "otlp.endpoint", "expected an `http://` URL"),
     (r#"{"otlp": {"endpoint": "http://:4317"}}"#, "otlp.endpoint", "the URL has no host"),
+    (r#"{"otlp": {"endpoint": "https://h:4317"}}"#, "otlp.endpoint", "`https` needs TLS"),
+    (r#"{"otlp": {"endpoint": "http://user:pw@h:4317"}}"#, "otlp.endpoint", "put them in `headers`"),
     (r#"{"otlp": {"endpoint": "http://h:70000"}}"#, "otlp.endpoint", "the port must be a number"),
     (r#"{"otlp": {"endpoint": "http://h st:4317"}}"#, "otlp.endpoint", "cannot contain spaces"),
     (r#"{"otlp": {"endpoint": "http://[::1:4317"}}"#, "otlp.endpoint", "unclosed `[`"),
@@ -337,4 +339,17 @@ fn config_file_errors_name_the_file() {
         .unwrap_err()
         .to_string();
     assert!(missing.contains("nope.json"), "{missing}");
+}
+
+#[test]
+fn credentials_in_the_endpoint_are_refused_without_being_repeated() {
+    let config: MetricsConfig =
+        serde_json::from_str(r#"{"otlp": {"endpoint": "http://admin:hunter2@collector:4318"}}"#)
+            .unwrap();
+    let error = config.validate().unwrap_err().to_string();
+    assert!(
+        error.contains("otlp.endpoint") && error.contains("headers"),
+        "{error}"
+    );
+    assert!(!error.contains("hunter2"), "{error}");
 }

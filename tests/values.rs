@@ -188,14 +188,32 @@ async fn otlp_leaves_out_non_finite_values_with_a_warning_and_saturates_u64() {
         }
         assert!(receiver.rejected().is_empty(), "{protocol}");
     }
-    // Each export warned, naming the metrics it left out.
+    // Warned once per exporter, naming the metrics left out; an unchanged set again is a
+    // debug line, a changed one warns again.
+    let exporter = exporter(&receiver, OtlpProtocol::Grpc);
+    exporter.export(&edge()).await.unwrap();
+    exporter.export(&edge()).await.unwrap();
+    let logs_so_far = logs.text();
+    assert_eq!(
+        logs_so_far.matches("left out again").count(),
+        1,
+        "{logs_so_far}"
+    );
+    let mut changed = edge();
+    changed.nan = 0.5;
+    exporter.export(&changed).await.unwrap();
     let logs = logs.text();
     let warnings: Vec<&str> = logs
         .lines()
-        .filter(|line| line.contains("NaN or infinite values left out"))
+        .filter(|line| line.contains("left out of the OTLP export"))
         .collect();
-    assert_eq!(warnings.len(), 3, "{logs}");
-    for warning in warnings {
+    assert_eq!(warnings.len(), 5, "{logs}");
+    assert!(
+        warnings[4].contains(r#"metrics=["inf", "neg_inf", "mixed"]"#),
+        "{}",
+        warnings[4]
+    );
+    for warning in &warnings[..4] {
         assert!(warning.contains("WARN"), "{warning}");
         assert!(
             warning.contains(r#"metrics=["nan", "inf", "neg_inf", "mixed"]"#),

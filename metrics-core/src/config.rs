@@ -472,8 +472,15 @@ impl MetricsConfig {
 
 impl OtlpConfig {
     fn validate(&self) -> Result<(), MetricsError> {
-        check_url(&self.endpoint)
-            .map_err(|reason| MetricsError::config("otlp.endpoint", &self.endpoint, reason))?;
+        check_url(&self.endpoint).map_err(|problem| match problem {
+            // The value holds a password: never repeat it.
+            UrlProblem::Credentials => MetricsError::Config {
+                field: "otlp.endpoint".to_owned(),
+                value: "<redacted>".to_owned(),
+                reason: "credentials in the URL would show in exporter names, errors and logs: put them in `headers`".to_owned(),
+            },
+            UrlProblem::Other(reason) => MetricsError::config("otlp.endpoint", &self.endpoint, reason),
+        })?;
         if !(self.timeout_seconds.is_finite() && self.timeout_seconds > 0.0) {
             return Err(MetricsError::config(
                 "otlp.timeout_seconds",
@@ -518,36 +525,52 @@ fn is_header_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Checks the shape of an `http://` or `https://` URL with a host and an optional port.
-fn check_url(url: &str) -> Result<(), &'static str> {
+/// Why an endpoint URL is refused.
+enum UrlProblem {
+    /// `user:password@` in the URL.
+    Credentials,
+    /// Anything else, with what would be accepted.
+    Other(&'static str),
+}
+
+/// Checks the shape of an `http://` URL with a host and an optional port. `https` is refused
+/// because this build has no TLS: refusing it here says so, where the transports would fail
+/// later with little detail.
+fn check_url(url: &str) -> Result<(), UrlProblem> {
+    if url.starts_with("https://") {
+        return Err(UrlProblem::Other(
+            "`https` needs TLS, which this build does not include: use `http://` to a collector you trust (on this host, or behind a TLS-terminating proxy)",
+        ));
+    }
     let rest = url
         .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or("expected an `http://` or `https://` URL")?;
+        .ok_or(UrlProblem::Other("expected an `http://` URL"))?;
     if url.chars().any(char::is_whitespace) {
-        return Err("a URL cannot contain spaces");
+        return Err(UrlProblem::Other("a URL cannot contain spaces"));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
+    if authority.contains('@') {
+        return Err(UrlProblem::Credentials);
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let (host, after) = bracketed
             .split_once(']')
-            .ok_or("unclosed `[` in the host")?;
+            .ok_or(UrlProblem::Other("unclosed `[` in the host"))?;
         (host, after.strip_prefix(':'))
     } else {
-        match host_port.split_once(':') {
+        match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
-            None => (host_port, None),
+            None => (authority, None),
         }
     };
     if host.is_empty() {
-        return Err("the URL has no host");
+        return Err(UrlProblem::Other("the URL has no host"));
     }
     if let Some(port) = port {
         if port.parse::<u16>().is_err() {
-            return Err("the port must be a number from 0 to 65535");
+            return Err(UrlProblem::Other(
+                "the port must be a number from 0 to 65535",
+            ));
         }
     }
     Ok(())
@@ -616,7 +639,12 @@ mod tests {
     #[test]
     fn urls() {
         assert!(check_url("http://127.0.0.1:4317").is_ok());
-        assert!(check_url("https://collector.example/v1/metrics").is_ok());
+        assert!(check_url("http://collector.example/v1/metrics").is_ok());
+        assert!(check_url("https://collector.example/v1/metrics").is_err());
+        assert!(matches!(
+            check_url("http://user:pw@h:4317"),
+            Err(UrlProblem::Credentials)
+        ));
         assert!(check_url("http://[::1]:4318").is_ok());
         assert!(check_url("").is_err());
         assert!(check_url("127.0.0.1:4317").is_err());

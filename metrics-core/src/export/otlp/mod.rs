@@ -112,7 +112,7 @@ impl OtlpExporter {
         &self,
         pipelines: &'p mut Vec<Pipeline>,
         group: &dyn DynMetricsGroup,
-    ) -> (&'p Pipeline, Vec<String>) {
+    ) -> (&'p mut Pipeline, Vec<String>) {
         let schema = group.schema();
         let index = match pipelines
             .iter()
@@ -127,12 +127,12 @@ impl OtlpExporter {
         };
         let (counts, non_finite) = pipelines[index].load(group);
         let Some(limits) = pipelines[index].limits_for(&counts) else {
-            return (&pipelines[index], non_finite);
+            return (&mut pipelines[index], non_finite);
         };
         pipelines[index].shutdown();
         pipelines[index] = Pipeline::new(schema, self.resource.clone(), limits);
         let (_, non_finite) = pipelines[index].load(group);
-        (&pipelines[index], non_finite)
+        (&mut pipelines[index], non_finite)
     }
 
     fn error(&self, message: impl Into<String>) -> MetricsError {
@@ -158,12 +158,19 @@ impl MetricsExporter for OtlpExporter {
             });
         }
         let (pipeline, non_finite) = self.load(&mut pipelines, group);
-        if !non_finite.is_empty() {
-            tracing::warn!(
-                backend = %self.name,
-                metrics = ?non_finite,
-                "NaN or infinite values left out of the OTLP export: OTLP cannot carry them"
-            );
+        // A warning when the set of such metrics changes; a gauge that stays NaN must not
+        // flood the log at every tick, so repeats are debug lines.
+        if non_finite != pipeline.left_out {
+            if !non_finite.is_empty() {
+                tracing::warn!(
+                    backend = %self.name,
+                    metrics = ?non_finite,
+                    "NaN or infinite values left out of the OTLP export: OTLP cannot carry them"
+                );
+            }
+            pipeline.left_out = non_finite;
+        } else if !non_finite.is_empty() {
+            tracing::debug!(backend = %self.name, metrics = ?non_finite, "NaN or infinite values left out again");
         }
         let metrics = pipeline
             .collect()

@@ -39,6 +39,8 @@ pub(super) struct Pipeline {
     reader: SharedReader,
     /// Kept alive: the reader only holds a weak link to it.
     provider: SdkMeterProvider,
+    /// The metrics whose non-finite values the previous export left out.
+    pub(super) left_out: Vec<String>,
 }
 
 impl Pipeline {
@@ -99,6 +101,7 @@ impl Pipeline {
             points,
             reader,
             provider,
+            left_out: Vec::new(),
         }
     }
 
