@@ -142,6 +142,27 @@ impl OtlpExporter {
             message: message.into(),
         }
     }
+
+    /// The collect stage of [`export`](MetricsExporter::export) without the transport: the
+    /// group's points loaded into its pipeline (built or rebuilt as an export would) and
+    /// collected into the `ResourceMetrics` the transport would encode and send.
+    ///
+    /// Not part of the public API: it exists so that `benches/otlp_collect.rs` measures what
+    /// an export does before it sends. Fails while an export is running.
+    #[doc(hidden)]
+    pub fn collect_without_sending(
+        &self,
+        group: &dyn DynMetricsGroup,
+    ) -> Result<opentelemetry_sdk::metrics::data::ResourceMetrics, MetricsError> {
+        let mut pipelines = self
+            .pipelines
+            .try_lock()
+            .map_err(|_| self.error("an export is running"))?;
+        let (pipeline, _) = self.load(&mut pipelines, group);
+        pipeline
+            .collect()
+            .map_err(|e| self.error(format!("collecting metrics failed: {e}")))
+    }
 }
 
 #[async_trait]
