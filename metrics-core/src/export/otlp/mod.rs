@@ -145,23 +145,26 @@ impl OtlpExporter {
 
     /// The collect stage of [`export`](MetricsExporter::export) without the transport: the
     /// group's points loaded into its pipeline (built or rebuilt as an export would) and
-    /// collected into the `ResourceMetrics` the transport would encode and send.
+    /// collected into the `ResourceMetrics` the transport would encode and send, which `f`
+    /// gets to see.
     ///
     /// Not part of the public API: it exists so that `benches/otlp_collect.rs` measures what
     /// an export does before it sends. Fails while an export is running.
     #[doc(hidden)]
-    pub fn collect_without_sending(
+    pub fn collect_without_sending<R>(
         &self,
         group: &dyn DynMetricsGroup,
-    ) -> Result<opentelemetry_sdk::metrics::data::ResourceMetrics, MetricsError> {
+        f: impl FnOnce(&opentelemetry_sdk::metrics::data::ResourceMetrics) -> R,
+    ) -> Result<R, MetricsError> {
         let mut pipelines = self
             .pipelines
             .try_lock()
             .map_err(|_| self.error("an export is running"))?;
         let (pipeline, _) = self.load(&mut pipelines, group);
-        pipeline
+        let metrics = pipeline
             .collect()
-            .map_err(|e| self.error(format!("collecting metrics failed: {e}")))
+            .map_err(|e| self.error(format!("collecting metrics failed: {e}")))?;
+        Ok(f(metrics))
     }
 }
 
@@ -196,7 +199,7 @@ impl MetricsExporter for OtlpExporter {
         let metrics = pipeline
             .collect()
             .map_err(|e| self.error(format!("collecting metrics failed: {e}")))?;
-        match tokio::time::timeout(deadline(self.timeout), self.sdk.export(&metrics)).await {
+        match tokio::time::timeout(deadline(self.timeout), self.sdk.export(metrics)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(self.error(error.to_string())),
             Err(_) => Err(MetricsError::Timeout {

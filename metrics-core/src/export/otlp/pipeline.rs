@@ -30,7 +30,7 @@ type Points = Arc<Mutex<Vec<Vec<(Option<KeyValue>, Number)>>>>;
 pub(super) struct Pipeline {
     pub(super) schema: &'static GroupSchema,
     /// Full names, in schema order, for messages.
-    names: Vec<String>,
+    names: &'static [&'static str],
     /// The label key of each labeled metric, in schema order.
     labels: Vec<Option<Key>>,
     /// The cardinality limit each metric was registered with.
@@ -41,6 +41,9 @@ pub(super) struct Pipeline {
     provider: SdkMeterProvider,
     /// The metrics whose non-finite values the previous export left out.
     pub(super) left_out: Vec<String>,
+    /// The last collect's data. The SDK refills it in place, reusing its vectors (as its
+    /// periodic reader does), so an export does not rebuild the whole structure.
+    collected: ResourceMetrics,
 }
 
 impl Pipeline {
@@ -51,18 +54,18 @@ impl Pipeline {
         limits: Vec<usize>,
     ) -> Self {
         let metrics: Vec<_> = schema.metrics().collect();
-        let names: Vec<String> = metrics.iter().map(|m| m.name.clone()).collect();
+        let names = static_names(schema);
         let labels = metrics
             .iter()
             .map(|m| m.descriptor.label.map(Key::from_static_str))
             .collect();
         let points: Points = Arc::new(Mutex::new(vec![Vec::new(); metrics.len()]));
 
-        let views: HashMap<String, usize> = names
+        let views: HashMap<&str, usize> = names
             .iter()
             .zip(&limits)
             .filter(|(_, &limit)| limit != DEFAULT_CARDINALITY_LIMIT)
-            .map(|(name, &limit)| (name.clone(), limit))
+            .map(|(&name, &limit)| (name, limit))
             .collect();
         let reader = SharedReader(Arc::new(
             ManualReader::builder()
@@ -82,7 +85,7 @@ impl Pipeline {
             let descriptor = metric.descriptor;
             register(
                 &meter,
-                metric.name.clone(),
+                names[index],
                 descriptor.kind,
                 descriptor.value_type,
                 descriptor.unit,
@@ -102,6 +105,7 @@ impl Pipeline {
             reader,
             provider,
             left_out: Vec::new(),
+            collected: ResourceMetrics::default(),
         }
     }
 
@@ -140,16 +144,15 @@ impl Pipeline {
         let non_finite = loader
             .non_finite
             .iter()
-            .map(|&i| self.names[i].clone())
+            .map(|&i| self.names[i].to_owned())
             .collect();
         let counts = points.iter().map(Vec::len).collect();
         (counts, non_finite)
     }
 
     /// Runs the callbacks over the loaded points and empties the buffer.
-    pub(super) fn collect(&self) -> Result<ResourceMetrics, OTelSdkError> {
-        let mut metrics = ResourceMetrics::default();
-        let result = self.reader.collect(&mut metrics);
+    pub(super) fn collect(&mut self) -> Result<&ResourceMetrics, OTelSdkError> {
+        let result = self.reader.collect(&mut self.collected);
         for metric in self
             .points
             .lock()
@@ -158,7 +161,7 @@ impl Pipeline {
         {
             metric.clear();
         }
-        result.map(|()| metrics)
+        result.map(|()| &self.collected)
     }
 
     /// Releases the SDK pipeline.
@@ -171,6 +174,26 @@ impl Pipeline {
     pub(super) fn default_limits(schema: &'static GroupSchema) -> Vec<usize> {
         vec![DEFAULT_CARDINALITY_LIMIT; schema.metric_count]
     }
+}
+
+/// The full names of `schema`'s metrics, in schema order.
+///
+/// An instrument keeps its name as a `Cow<'static, str>` and the SDK copies it into every
+/// collect's `ResourceMetrics`: free for a borrowed name, an allocation per metric per export
+/// for an owned one. So the names are leaked, once per group type: a registry hands a
+/// rebuilt pipeline the same names again. Like the static schema they are derived from,
+/// they live as long as the program, and there are as many sets as exported group types.
+fn static_names(schema: &'static GroupSchema) -> &'static [&'static str] {
+    type Registry = Vec<(&'static GroupSchema, &'static [&'static str])>;
+    static REGISTRY: Mutex<Registry> = Mutex::new(Vec::new());
+    let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&(_, names)) = registry.iter().find(|(s, _)| std::ptr::eq(*s, schema)) {
+        return names;
+    }
+    let names: Vec<&'static str> = schema.metrics().map(|m| &*m.name.leak()).collect();
+    let names = names.leak();
+    registry.push((schema, names));
+    names
 }
 
 /// Puts a group's points into the buffer, following the schema with a cursor.
@@ -245,7 +268,7 @@ fn to_f64(value: Number) -> f64 {
 /// Registers the observable instrument matching a metric's kind and value type.
 fn register(
     meter: &Meter,
-    name: String,
+    name: &'static str,
     kind: MetricKind,
     value_type: ValueType,
     unit: &'static str,
