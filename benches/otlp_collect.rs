@@ -16,7 +16,8 @@
 //! `prost::Message::encode`), into a reused buffer. The snapshot has its compaction group
 //! absent, so both produce the same 19 data points; `with_compaction` shows the cost of the
 //! four metrics (six points) the hand-written exporter never sent, and `collect_only` the
-//! two without encoding.
+//! two without encoding. `hand_written_described` gives the 19 gauges the units and
+//! descriptions ours carry (the reference sent none), which the encoding pays for.
 //!
 //! `cargo bench --bench otlp_collect`; instruction counts: `scripts/callgrind.py otlp_collect`.
 
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use metrics_core::config::{OtlpConfig, OtlpProtocol};
 use metrics_core::export::OtlpExporter;
-use metrics_core::MetricsConfig;
+use metrics_core::{MetricsConfig, MetricsGroup};
 use opentelemetry::metrics::{Gauge, MeterProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -79,7 +80,9 @@ struct HandWritten {
 }
 
 impl HandWritten {
-    fn new() -> Self {
+    /// `described`: with the units and descriptions our schema gives the same metrics, which
+    /// the reference never sent.
+    fn new(described: bool) -> Self {
         let reader = SharedReader(Arc::new(
             ManualReader::builder()
                 .with_temporality(Temporality::Cumulative)
@@ -90,9 +93,20 @@ impl HandWritten {
             .with_resource(resource())
             .build();
         let meter = provider.meter("metrics-core");
+        let schema: Vec<_> = MetricsSnapshot::SCHEMA.metrics().collect();
         let gauges = NAMES
             .iter()
-            .map(|&name| meter.f64_gauge(name).build())
+            .map(|&name| {
+                let gauge = meter.f64_gauge(name);
+                if !described {
+                    return gauge.build();
+                }
+                let metric = schema.iter().find(|m| m.name == name).expect("in schema");
+                gauge
+                    .with_unit(metric.descriptor.unit)
+                    .with_description(metric.descriptor.description)
+                    .build()
+            })
             .collect();
         HandWritten {
             reader,
@@ -231,12 +245,17 @@ fn ours(
     })
 }
 
-fn hand_written(group: &str, snapshot: MetricsSnapshot, encoded: bool) -> Routine {
-    let mut exporter = HandWritten::new();
+fn hand_written(
+    group: &str,
+    name: &'static str,
+    snapshot: MetricsSnapshot,
+    encoded: bool,
+) -> Routine {
+    let mut exporter = HandWritten::new(name == "hand_written_described");
     exporter.record(&snapshot);
-    assert_eq!(points(exporter.collect()), 19, "{group}/hand_written");
+    assert_eq!(points(exporter.collect()), 19, "{group}/{name}");
     let mut body = Vec::new();
-    Routine::new(group, "hand_written", move || {
+    Routine::new(group, name, move || {
         exporter.record(black_box(&snapshot));
         let metrics = exporter.collect();
         if encoded {
@@ -251,9 +270,11 @@ fn routines() -> Vec<Routine> {
     let snapshot = support::reference_snapshot_without_compaction;
     vec![
         ours("collect_encode", "metrics_core", snapshot(), 19, true),
-        hand_written("collect_encode", snapshot(), true),
+        hand_written("collect_encode", "hand_written_described", snapshot(), true),
+        hand_written("collect_encode", "hand_written", snapshot(), true),
         ours("collect_only", "metrics_core", snapshot(), 19, false),
-        hand_written("collect_only", snapshot(), false),
+        hand_written("collect_only", "hand_written_described", snapshot(), false),
+        hand_written("collect_only", "hand_written", snapshot(), false),
         ours(
             "with_compaction",
             "metrics_core",

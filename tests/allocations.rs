@@ -9,7 +9,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use metrics_core::{json, DynMetricsGroup, MetricsGroup};
+use metrics_core::config::{OtlpConfig, OtlpProtocol};
+use metrics_core::export::OtlpExporter;
+use metrics_core::{json, DynMetricsGroup, MetricsConfig, MetricsGroup};
 
 /// Counts every allocation and reallocation of the current thread, then defers to `System`.
 struct Counting;
@@ -95,4 +97,49 @@ fn json_export_into_a_reused_buffer_allocates_nothing_once_warm() {
         requests: (0..1000).map(|i| (format!("worker-{i:04}"), i)).collect(),
     };
     assert_json_allocation_free("1,000-entry HashMap", &labeled);
+}
+
+/// Allocations per OTLP collect (`OtlpExporter::collect_without_sending`: load, collect, no
+/// encoding or transport), printed (`-- --nocapture`) and held under a bound so that a
+/// regression shows. Most of them are the SDK's (data points, attribute vectors, the
+/// observable Sums' trackers); labeled points add our label strings.
+#[test]
+fn otlp_collect_allocations_are_counted() {
+    let otlp = OtlpConfig {
+        protocol: OtlpProtocol::HttpBinary,
+        ..OtlpConfig::new("http://127.0.0.1:4318/v1/metrics".to_owned())
+    };
+    let exporter = OtlpExporter::new(&MetricsConfig::default(), &otlp).unwrap();
+    let full = support::example_snapshot();
+    let reference = support::snapshot::MetricsSnapshot {
+        compaction: None,
+        ..full.clone()
+    };
+    let labeled = Labeled {
+        requests: (0..1000).map(|i| (format!("worker-{i:04}"), i)).collect(),
+    };
+    let cases: [(&str, &dyn DynMetricsGroup, u64); 3] = [
+        (
+            "reference snapshot, compaction absent (19 points)",
+            &reference,
+            10,
+        ),
+        ("example snapshot (25 points, 3 labeled)", &full, 45),
+        ("1,000 labeled points", &labeled, 7000),
+    ];
+    for (name, group, bound) in cases {
+        let collect = || exporter.collect_without_sending(group, |_| ()).unwrap();
+        collect();
+        collect();
+        let per_collect = allocations(|| {
+            for _ in 0..10 {
+                collect();
+            }
+        }) / 10;
+        println!("OTLP collect, {name}: {per_collect} allocations");
+        assert!(
+            per_collect <= bound,
+            "{name}: {per_collect} allocations per collect"
+        );
+    }
 }

@@ -294,3 +294,33 @@ async fn shutdown_is_final_and_debug_hides_headers() {
     let error = exporter.export(&example_snapshot()).await.unwrap_err();
     assert!(error.to_string().contains("shut down"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gauge_points_that_are_gone_are_not_exported_again() {
+    #[derive(MetricsGroup)]
+    struct Gauges {
+        /// Jobs waiting, per queue.
+        #[metric(label = "queue")]
+        depth: HashMap<String, u64>,
+        ratio: Option<f64>,
+        level: i64,
+    }
+    let receiver = Receiver::start();
+    let exporter = exporter(&otlp_config(&receiver, OtlpProtocol::HttpBinary));
+    let mut gauges = Gauges {
+        depth: HashMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]),
+        ratio: Some(0.5),
+        level: -3,
+    };
+    let first = expected(&gauges);
+    exporter.export(&gauges).await.unwrap();
+    gauges.depth.remove("a");
+    gauges.ratio = None;
+    gauges.level = 4;
+    let second = expected(&gauges);
+    exporter.export(&gauges).await.unwrap();
+    let received = receiver.received();
+    assert_arrived(&received[0], &first);
+    assert_arrived(&received[1], &second);
+    assert!(!metrics_by_name(&received[1]).contains_key("ratio"));
+}

@@ -125,13 +125,13 @@ impl OtlpExporter {
                 pipelines.len() - 1
             }
         };
-        let (counts, non_finite) = pipelines[index].load(group);
-        let Some(limits) = pipelines[index].limits_for(&counts) else {
+        let non_finite = pipelines[index].load(group);
+        let Some(limits) = pipelines[index].limits_for_load() else {
             return (&mut pipelines[index], non_finite);
         };
         pipelines[index].shutdown();
         pipelines[index] = Pipeline::new(schema, self.resource.clone(), limits);
-        let (_, non_finite) = pipelines[index].load(group);
+        let non_finite = pipelines[index].load(group);
         (&mut pipelines[index], non_finite)
     }
 

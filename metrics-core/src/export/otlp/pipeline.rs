@@ -1,11 +1,12 @@
-//! One SDK pipeline per group type: a meter provider whose observable instruments are
-//! registered once from the group's static schema, and a manual reader collected on demand.
+//! One SDK pipeline per group type: a meter provider whose instruments are registered once
+//! from the group's static schema (synchronous gauges, observable Sums: see `Recorder`), and
+//! a manual reader collected on demand.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::metrics::{Gauge, Meter, MeterProvider as _};
 use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -23,7 +24,8 @@ use crate::{DynMetricsGroup, Number, Visitor};
 /// overflow point, so labeled metrics get a larger limit when their maps grow.
 const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 
-/// The points of one snapshot, per metric in schema order, read by the instruments' callbacks.
+/// The points of one snapshot, per metric in schema order, read by the observable instruments'
+/// callbacks (a gauge's entry stays empty).
 type Points = Arc<Mutex<Vec<Vec<(Option<KeyValue>, Number)>>>>;
 
 /// A group type's meter provider, reader and point buffer.
@@ -35,6 +37,10 @@ pub(super) struct Pipeline {
     labels: Vec<Option<Key>>,
     /// The cardinality limit each metric was registered with.
     limits: Vec<usize>,
+    /// How each metric's points reach the SDK.
+    recorders: Vec<Recorder>,
+    /// Each metric's point count in the last load.
+    counts: Vec<usize>,
     points: Points,
     reader: SharedReader,
     /// Kept alive: the reader only holds a weak link to it.
@@ -81,26 +87,32 @@ impl Pipeline {
             })
             .build();
         let meter = provider.meter("metrics-core");
-        for (index, metric) in metrics.iter().enumerate() {
-            let descriptor = metric.descriptor;
-            register(
-                &meter,
-                names[index],
-                descriptor.kind,
-                descriptor.value_type,
-                descriptor.unit,
-                descriptor.description,
-                PointsOf {
-                    points: Arc::clone(&points),
-                    index,
-                },
-            );
-        }
+        let recorders = metrics
+            .iter()
+            .enumerate()
+            .map(|(index, metric)| {
+                let descriptor = metric.descriptor;
+                register(
+                    &meter,
+                    names[index],
+                    descriptor.kind,
+                    descriptor.value_type,
+                    descriptor.unit,
+                    descriptor.description,
+                    PointsOf {
+                        points: Arc::clone(&points),
+                        index,
+                    },
+                )
+            })
+            .collect();
         Pipeline {
             schema,
             names,
             labels,
             limits,
+            recorders,
+            counts: vec![0; metrics.len()],
             points,
             reader,
             provider,
@@ -109,14 +121,15 @@ impl Pipeline {
         }
     }
 
-    /// A pipeline for the same schema whose limits fit `needed`, or `None` if these fit.
-    pub(super) fn limits_for(&self, needed: &[usize]) -> Option<Vec<usize>> {
-        let too_small = needed
+    /// Limits that fit the last load, for a rebuilt pipeline, or `None` if these fit.
+    pub(super) fn limits_for_load(&self) -> Option<Vec<usize>> {
+        let too_small = self
+            .counts
             .iter()
             .zip(&self.limits)
             .any(|(need, limit)| need > limit);
         too_small.then(|| {
-            needed
+            self.counts
                 .iter()
                 .zip(&self.limits)
                 .map(|(&need, &limit)| {
@@ -130,24 +143,26 @@ impl Pipeline {
         })
     }
 
-    /// Fills the buffer from `group`; returns each metric's point count and the names of the
-    /// metrics that had non-finite values, which OTLP cannot carry and which are left out.
-    pub(super) fn load(&self, group: &dyn DynMetricsGroup) -> (Vec<usize>, Vec<String>) {
+    /// Records `group`'s gauges and fills the buffer with its other points; returns the names
+    /// of the metrics that had non-finite values, which OTLP cannot carry and which are left
+    /// out. [`limits_for_load`](Self::limits_for_load) then says whether the limits fit.
+    pub(super) fn load(&mut self, group: &dyn DynMetricsGroup) -> Vec<String> {
         let mut points = self.points.lock().unwrap_or_else(PoisonError::into_inner);
+        self.counts.fill(0);
         let mut loader = Loader {
             points: &mut points,
+            recorders: &self.recorders,
+            counts: &mut self.counts,
             labels: &self.labels,
             cursor: 0,
             non_finite: Vec::new(),
         };
         group.visit_metrics(&mut loader);
-        let non_finite = loader
+        loader
             .non_finite
             .iter()
             .map(|&i| self.names[i].to_owned())
-            .collect();
-        let counts = points.iter().map(Vec::len).collect();
-        (counts, non_finite)
+            .collect()
     }
 
     /// Runs the callbacks over the loaded points and empties the buffer.
@@ -196,9 +211,27 @@ fn static_names(schema: &'static GroupSchema) -> &'static [&'static str] {
     names
 }
 
-/// Puts a group's points into the buffer, following the schema with a cursor.
+/// How a metric's points reach the SDK.
+///
+/// Gauges are synchronous instruments recorded while the group is visited: the reader gives
+/// them delta temporality, under which the SDK aggregates them exactly as it does observable
+/// gauges (only this export's points are reported, a label that is gone is gone), without an
+/// observable instrument's callback and buffer. Counters and up-down counters stay observable:
+/// only an observable Sum reports a total as given with a fixed cumulative start time.
+enum Recorder {
+    U64(Gauge<u64>),
+    I64(Gauge<i64>),
+    F64(Gauge<f64>),
+    /// Read from the points buffer by the instrument's callback.
+    Observed,
+}
+
+/// Records a group's gauges and puts its other points into the buffer, following the schema
+/// with a cursor.
 struct Loader<'a> {
     points: &'a mut [Vec<(Option<KeyValue>, Number)>],
+    recorders: &'a [Recorder],
+    counts: &'a mut [usize],
     labels: &'a [Option<Key>],
     cursor: usize,
     non_finite: Vec<usize>,
@@ -215,11 +248,18 @@ impl Visitor for Loader<'_> {
                 return;
             }
         }
+        self.counts[index] += 1;
         let attribute = match (&self.labels[index], label) {
             (Some(key), Some(label)) => Some(KeyValue::new(key.clone(), label.to_owned())),
             _ => None,
         };
-        self.points[index].push((attribute, value));
+        let attributes = attribute.as_slice();
+        match &self.recorders[index] {
+            Recorder::U64(gauge) => gauge.record(to_u64(value), attributes),
+            Recorder::I64(gauge) => gauge.record(to_i64(value), attributes),
+            Recorder::F64(gauge) => gauge.record(to_f64(value), attributes),
+            Recorder::Observed => self.points[index].push((attribute, value)),
+        }
     }
 
     fn advance(&mut self, metrics: usize) {
@@ -265,7 +305,7 @@ fn to_f64(value: Number) -> f64 {
     value.as_f64()
 }
 
-/// Registers the observable instrument matching a metric's kind and value type.
+/// Registers the instrument matching a metric's kind and value type.
 fn register(
     meter: &Meter,
     name: &'static str,
@@ -274,7 +314,7 @@ fn register(
     unit: &'static str,
     description: &'static str,
     points: PointsOf,
-) {
+) -> Recorder {
     macro_rules! instrument {
         ($builder:ident, $convert:expr) => {{
             // The handle can be dropped: the callback stays registered with the provider.
@@ -286,7 +326,19 @@ fn register(
                     points.each($convert, |v, attrs| observer.observe(v, attrs))
                 })
                 .build();
+            Recorder::Observed
         }};
+    }
+    macro_rules! gauge {
+        ($builder:ident, $recorder:ident) => {
+            Recorder::$recorder(
+                meter
+                    .$builder(name)
+                    .with_unit(unit)
+                    .with_description(description)
+                    .build(),
+            )
+        };
     }
     match (kind, value_type) {
         (MetricKind::Counter, ValueType::U64) => instrument!(u64_observable_counter, to_u64),
@@ -300,9 +352,9 @@ fn register(
         (MetricKind::UpDownCounter, ValueType::F64) => {
             instrument!(f64_observable_up_down_counter, to_f64)
         }
-        (MetricKind::Gauge, ValueType::U64) => instrument!(u64_observable_gauge, to_u64),
-        (MetricKind::Gauge, ValueType::I64) => instrument!(i64_observable_gauge, to_i64),
-        (MetricKind::Gauge, ValueType::F64) => instrument!(f64_observable_gauge, to_f64),
+        (MetricKind::Gauge, ValueType::U64) => gauge!(u64_gauge, U64),
+        (MetricKind::Gauge, ValueType::I64) => gauge!(i64_gauge, I64),
+        (MetricKind::Gauge, ValueType::F64) => gauge!(f64_gauge, F64),
     }
 }
 
@@ -328,6 +380,10 @@ impl MetricReader for SharedReader {
     }
 
     fn temporality(&self, kind: InstrumentKind) -> Temporality {
-        self.0.temporality(kind)
+        match kind {
+            // What the SDK always uses for observable gauges; see `Recorder`.
+            InstrumentKind::Gauge => Temporality::Delta,
+            _ => self.0.temporality(kind),
+        }
     }
 }
