@@ -89,6 +89,6 @@ fn routines() -> Vec<Routine> {
 fn main() {
     let mut routines = routines();
     if !support::instrument(&mut routines) {
-        support::criterion_main(&mut routines, |_| None);
+        support::criterion_main(&mut routines, |_, _| {});
     }
 }

@@ -151,16 +151,18 @@ pub fn instrumented(run: &mut dyn FnMut(), iters: u64) {
     }
 }
 
-/// Runs every routine under criterion, one benchmark group per `group`, in order.
-pub fn criterion_main(routines: &mut [Routine], configure: impl Fn(&str) -> Option<u64>) {
+/// A criterion benchmark group, for `criterion_main`'s `configure`.
+pub type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// Runs every routine under criterion, one benchmark group per `group`, in order;
+/// `configure` may set a group's sample size, throughput and so on.
+pub fn criterion_main(routines: &mut [Routine], configure: impl Fn(&str, &mut Group<'_>)) {
     let mut criterion = criterion::Criterion::default().configure_from_args();
     let mut i = 0;
     while i < routines.len() {
         let group_name = routines[i].group.clone();
         let mut group = criterion.benchmark_group(&group_name);
-        if let Some(elements) = configure(&group_name) {
-            group.throughput(criterion::Throughput::Elements(elements));
-        }
+        configure(&group_name, &mut group);
         while i < routines.len() && routines[i].group == group_name {
             let routine = &mut routines[i];
             group.bench_function(routine.name, |b| b.iter(&mut routine.run));
