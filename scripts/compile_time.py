@@ -13,18 +13,22 @@ CARGO_TARGET_DIR:
          dependencies (metrics-core vs serde + serde_json): what a first build costs a user.
 
 Each is run --runs times (alternating the two crates, so that load from other users of the
-machine hits both alike) and the median is reported.
+machine hits both alike) and the median is reported. On a shared machine the leaf figures
+move by tens of percent between runs; --instructions also counts the instructions of the
+leaf crate's rustc invocation under callgrind (all threads), which do not.
 
-    scripts/compile_time.py [--fields 200] [--runs 5] [--clean-runs 3]
+    scripts/compile_time.py [--fields 200] [--runs 5] [--clean-runs 3] [--instructions]
     scripts/compile_time.py --print-struct > benches/support/wide.rs
 """
 
 import argparse
 import os
 import shutil
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -112,6 +116,28 @@ def cargo_build(path):
     return time.monotonic() - start
 
 
+def rustc_instructions(path, name):
+    """Instructions of the crate's own rustc invocation, under callgrind."""
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(path, "target"), CARGO_INCREMENTAL="0")
+    touch(path)
+    log = subprocess.run(
+        ["cargo", "build", "--release", "-v"], cwd=path, env=env, check=True,
+        capture_output=True, text=True,
+    ).stderr
+    command = next(
+        line.split("Running `", 1)[1].rsplit("`", 1)[0]
+        for line in log.splitlines()
+        if "Running `" in line and f"--crate-name {name} " in line
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--trace-children=yes",
+             f"--callgrind-out-file={tmp}/callgrind.%p", "bash", "-c", command],
+            cwd=path, env=env, check=True, capture_output=True, text=True,
+        ).stderr
+    return sum(int(n) for n in re.findall(r"Collected : (\d+)", out))
+
+
 def touch(path):
     os.utime(os.path.join(path, "src", "lib.rs"))
 
@@ -133,6 +159,8 @@ def main():
     parser.add_argument("--runs", type=int, default=5, help="leaf rebuilds per crate")
     parser.add_argument("--clean-runs", type=int, default=3, help="clean builds per crate (0: skip)")
     parser.add_argument("--print-struct", action="store_true", help="print the struct and exit")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the leaf rustc's instructions with callgrind")
     args = parser.parse_args()
     if args.print_struct:
         print_struct(args.fields)
@@ -156,6 +184,9 @@ def main():
     for path in same.values():
         cargo_build(path)
     leaf, leaf_all = measure("leaf", same, args.runs, touch)
+    instructions = None
+    if args.instructions:
+        instructions = {name: rustc_instructions(path, name) for name, path in same.items()}
 
     clean = clean_all = None
     if args.clean_runs > 0:
@@ -177,6 +208,9 @@ def main():
     print("| --- | ---: | ---: | ---: |")
     m, s = leaf["derive_metrics"], leaf["derive_serde"]
     print(f"| leaf crate only, same dependencies ({args.runs} runs) | {m:.2f} | {s:.2f} | {m / s:.2f} |")
+    if instructions:
+        m, s = instructions["derive_metrics"], instructions["derive_serde"]
+        print(f"| leaf crate only, rustc instructions (callgrind) | {m:,} | {s:,} | {m / s:.3f} |")
     if clean:
         m, s = clean["clean_metrics"], clean["clean_serde"]
         print(f"| clean, minimal dependencies ({args.clean_runs} runs) | {m:.2f} | {s:.2f} | {m / s:.2f} |")

@@ -45,11 +45,42 @@ pub trait Field {
     /// Hands the field's points to the visitor, then advances past its metrics.
     fn visit(&self, visitor: &mut dyn Visitor);
 
+    /// [`visit`](Field::visit), never inlined: what a large struct's derived `visit` calls
+    /// (see [`write_member`](Field::write_member)).
+    #[doc(hidden)]
+    #[inline(never)]
+    fn visit_member(&self, visitor: &mut dyn Visitor) {
+        self.visit(visitor);
+    }
+
     /// Writes the field's JSON value.
     fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
     where
         W: ?Sized + io::Write,
         F: JsonFormat;
+
+    /// Writes the field as a member of its struct's object: separator and key (see
+    /// [`JsonFormat::member`]), value. Never inlined: a large struct's derived `write_json`
+    /// is one call of this per member, an instance per field type, where a small struct's
+    /// inlines each member's code.
+    #[doc(hidden)]
+    #[inline(never)]
+    fn write_member<W, F>(
+        &self,
+        writer: &mut W,
+        format: &mut F,
+        first: bool,
+        quoted_key: &str,
+        compact: &str,
+    ) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.member(writer, first, quoted_key, compact)?;
+        self.write_json(writer, format)?;
+        format.end_object_value(writer)
+    }
 }
 
 impl<T: MetricValue> Field for T {
