@@ -287,7 +287,7 @@ fn routines() -> Vec<Routine> {
 
 fn main() {
     let mut routines = routines();
-    if !support::instrument(&mut routines) {
+    if !support::instrument(&mut routines) && !support::paired(&mut routines) {
         support::criterion_main(&mut routines, |_, _| {});
     }
 }

@@ -86,7 +86,7 @@ fn routines() -> Vec<Routine> {
 
 fn main() {
     let mut routines = routines();
-    if !support::instrument(&mut routines) {
+    if !support::instrument(&mut routines) && !support::paired(&mut routines) {
         support::criterion_main(&mut routines, |name, group| {
             let n: u64 = name.rsplit('_').next().unwrap().parse().unwrap();
             group.throughput(criterion::Throughput::Elements(n));

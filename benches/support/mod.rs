@@ -154,6 +154,73 @@ pub fn instrumented(run: &mut dyn FnMut(), iters: u64) {
 /// A criterion benchmark group, for `criterion_main`'s `configure`.
 pub type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
+/// With `BENCH_PAIRED` set, times each group's routines in alternation instead of criterion
+/// and returns `true`: `BENCH_ROUNDS` (default 101) rounds, each running every routine of
+/// the group for about a millisecond in turn. Routines measured next to each other see the
+/// same load from other users of the machine, so the median of the per-round ratios to the
+/// group's last routine holds still where criterion's one-after-the-other medians drift.
+pub fn paired(routines: &mut [Routine]) -> bool {
+    let Ok(filter) = std::env::var("BENCH_PAIRED") else {
+        return false;
+    };
+    let rounds: usize =
+        std::env::var("BENCH_ROUNDS").map_or(101, |v| v.parse().expect("BENCH_ROUNDS"));
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    println!("| group | routine | median per iteration | median of per-round ratios to the last routine |");
+    println!("| --- | --- | ---: | ---: |");
+    let mut start = 0;
+    while start < routines.len() {
+        let group_name = routines[start].group.clone();
+        let end = start
+            + routines[start..]
+                .iter()
+                .take_while(|r| r.group == group_name)
+                .count();
+        let group = &mut routines[start..end];
+        start = end;
+        if !group_name.contains(&filter) {
+            continue;
+        }
+        // Iterations per batch: about a millisecond of each routine.
+        let batches: Vec<u32> = group
+            .iter_mut()
+            .map(|routine| {
+                let begin = std::time::Instant::now();
+                let mut n = 0;
+                while begin.elapsed() < std::time::Duration::from_millis(1) {
+                    (routine.run)();
+                    n += 1;
+                }
+                n
+            })
+            .collect();
+        let mut per_iteration = vec![Vec::with_capacity(rounds); group.len()];
+        for _ in 0..rounds {
+            for ((routine, &n), times) in group.iter_mut().zip(&batches).zip(&mut per_iteration) {
+                let begin = std::time::Instant::now();
+                for _ in 0..n {
+                    (routine.run)();
+                }
+                times.push(begin.elapsed().as_secs_f64() / f64::from(n));
+            }
+        }
+        let last = per_iteration.last().cloned().unwrap_or_default();
+        for (routine, times) in group.iter().zip(&per_iteration) {
+            let ratios = times.iter().zip(&last).map(|(t, l)| t / l).collect();
+            println!(
+                "| {group_name} | {} | {:.1} ns | {:.3} |",
+                routine.name,
+                median(times.clone()) * 1e9,
+                median(ratios)
+            );
+        }
+    }
+    true
+}
+
 /// Runs every routine under criterion, one benchmark group per `group`, in order;
 /// `configure` may set a group's sample size, throughput and so on.
 pub fn criterion_main(routines: &mut [Routine], configure: impl Fn(&str, &mut Group<'_>)) {
