@@ -286,8 +286,5 @@ fn routines() -> Vec<Routine> {
 }
 
 fn main() {
-    let mut routines = routines();
-    if !support::instrument(&mut routines) && !support::paired(&mut routines) {
-        support::criterion_main(&mut routines, |_, _| {});
-    }
+    support::main(routines, |_, _| {});
 }

@@ -85,14 +85,11 @@ fn routines() -> Vec<Routine> {
 }
 
 fn main() {
-    let mut routines = routines();
-    if !support::instrument(&mut routines) && !support::paired(&mut routines) {
-        support::criterion_main(&mut routines, |name, group| {
-            let n: u64 = name.rsplit('_').next().unwrap().parse().unwrap();
-            group.throughput(criterion::Throughput::Elements(n));
-            if n >= 100_000 {
-                group.sample_size(10);
-            }
-        });
-    }
+    support::main(routines, |name, group| {
+        let n: u64 = name.rsplit('_').next().unwrap().parse().unwrap();
+        group.throughput(criterion::Throughput::Elements(n));
+        if n >= 100_000 {
+            group.sample_size(10);
+        }
+    });
 }

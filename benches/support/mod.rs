@@ -102,6 +102,23 @@ pub fn entries(n: usize) -> impl Iterator<Item = (String, u64)> {
     })
 }
 
+/// A bench's `main`: `BENCH_LIST`, `BENCH_INSTRUMENT` or `BENCH_PAIRED` when set (see
+/// [`instrument`] and [`paired`]), otherwise criterion when run by `cargo bench`, which passes
+/// `--bench`. `cargo test` builds the benches too (`test = true` in Cargo.toml), so that they
+/// keep compiling, and runs them without it: they return before building their values.
+pub fn main(routines: impl FnOnce() -> Vec<Routine>, configure: impl Fn(&str, &mut Group<'_>)) {
+    let mode = ["BENCH_LIST", "BENCH_INSTRUMENT", "BENCH_PAIRED"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    if !mode && !std::env::args().any(|arg| arg == "--bench") {
+        return;
+    }
+    let mut routines = routines();
+    if !instrument(&mut routines) && !paired(&mut routines) {
+        criterion_main(&mut routines, configure);
+    }
+}
+
 /// One benchmarked routine, named as its criterion function.
 pub struct Routine {
     pub group: String,
