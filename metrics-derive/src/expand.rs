@@ -41,8 +41,10 @@ fn expand(container: &Container) -> TokenStream {
         .iter()
         .map(|field| schema_field(container, field));
     let unique_names_checks = unique_names_checks(&metric_fields);
-    // As `write_json` below: inlined in a small struct, a call per field in a large one.
-    let visit = if metric_fields.len() <= INLINE_FIELDS {
+    // A small struct's field code inlines into `visit` and `write_json`; a large struct makes
+    // one call per field instead (see `write_json` below for why).
+    let inline = container.fields.len() <= INLINE_FIELDS;
+    let visit = if inline {
         quote!(visit)
     } else {
         quote!(visit_member)
@@ -59,7 +61,6 @@ fn expand(container: &Container) -> TokenStream {
     // calls to `Field::write_member`, one instance per field type: with hundreds of members
     // inlined, code size and LLVM time (argument promotion is quadratic in a function's
     // size) grew until a 200-field struct took 3.6 seconds to compile, against serde's 0.3.
-    let inline = container.fields.len() <= INLINE_FIELDS;
     let json_fields = container.fields.iter().enumerate().map(|(i, field)| {
         let ty = field.ty;
         let member = field.ident;
