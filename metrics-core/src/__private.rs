@@ -7,8 +7,8 @@ pub use std::io::Write;
 
 pub use crate::field::{Field, GroupField, LabeledField, Shape, UnlabeledField, ValueField};
 pub use crate::json::JsonFormat;
+pub use crate::schema::build::{assert_unique_names, field, group, metric_count, FieldSpec};
 pub use crate::schema::{GroupSchema, MetricKind, SchemaField};
-pub use crate::schema_build::{assert_unique_names, field, group, metric_count, FieldSpec};
 pub use crate::{MetricsGroup, Visitor};
 
 /// The result of generated JSON writers.

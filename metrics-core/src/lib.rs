@@ -47,7 +47,7 @@ mod group;
 pub mod json;
 mod reporter;
 pub mod schema;
-mod schema_build;
+
 mod value;
 
 #[doc(hidden)]

@@ -5,10 +5,8 @@
 //! does a flattened group bring?) is checked here, in `const fn`s the generated code calls in
 //! `const` and `static` items, so a violation is a compile error.
 
+use super::{GroupSchema, MetricDescriptor, MetricKind, NestedGroup, SchemaField, ValueType};
 use crate::field::Shape;
-use crate::schema::{
-    GroupSchema, MetricDescriptor, MetricKind, NestedGroup, SchemaField, ValueType,
-};
 
 /// OpenTelemetry's limit on instrument name length.
 pub const MAX_NAME_LEN: usize = 255;

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub(crate) mod build;
+
 /// How a metric's values are meant to be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MetricKind {

@@ -1,0 +1,164 @@
+//! The standard OpenTelemetry environment variables, applied over a configuration.
+
+use super::{MetricsConfig, OtlpCompression, OtlpConfig, OtlpProtocol};
+use crate::MetricsError;
+
+impl MetricsConfig {
+    /// Applies the standard `OTEL_*` variables of this process's environment; see
+    /// [`apply_env_from`](Self::apply_env_from).
+    pub fn apply_env(&mut self) -> Result<(), MetricsError> {
+        self.apply_env_from(|name| std::env::var(name).ok())
+    }
+
+    /// Applies the standard OpenTelemetry variables, read through `lookup`, over this
+    /// configuration: `OTEL_EXPORTER_OTLP_{,METRICS_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`
+    /// (the `METRICS_` form wins), `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
+    ///
+    /// An endpoint variable enables OTLP when the configuration has none. Per the OTel
+    /// specification, `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL (HTTP adds `/v1/metrics`),
+    /// the `METRICS_` endpoint is used as is, and the timeout is in milliseconds.
+    pub fn apply_env_from(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), MetricsError> {
+        let var = |suffix: &str| {
+            let specific = format!("OTEL_EXPORTER_OTLP_METRICS_{suffix}");
+            let general = format!("OTEL_EXPORTER_OTLP_{suffix}");
+            match lookup(&specific) {
+                Some(value) => Some((specific, value)),
+                None => lookup(&general).map(|value| (general, value)),
+            }
+        };
+
+        let endpoint = var("ENDPOINT");
+        if let Some((_, value)) = &endpoint {
+            let otlp = self
+                .otlp
+                .get_or_insert_with(|| OtlpConfig::new(value.clone()));
+            otlp.endpoint = value.clone();
+        }
+        if let Some(otlp) = &mut self.otlp {
+            if let Some((name, value)) = var("PROTOCOL") {
+                otlp.protocol = OtlpProtocol::parse(&name, &value)?;
+            }
+            // A metrics-specific endpoint is the full URL: make sure no path is added.
+            if let Some((name, value)) = &endpoint {
+                let is_specific = name.contains("_METRICS_");
+                let is_http = otlp.protocol != OtlpProtocol::Grpc;
+                if is_http && !is_specific {
+                    otlp.endpoint = format!("{}/v1/metrics", value.trim_end_matches('/'));
+                }
+            }
+            if let Some((name, value)) = var("HEADERS") {
+                otlp.headers.extend(parse_pairs(&name, &value, true)?);
+            }
+            if let Some((name, value)) = var("TIMEOUT") {
+                let millis: f64 = value.trim().parse().map_err(|_| {
+                    MetricsError::config(&name, &value, "expected milliseconds, e.g. `10000`")
+                })?;
+                otlp.timeout_seconds = millis / 1000.0;
+            }
+            if let Some((name, value)) = var("COMPRESSION") {
+                otlp.compression = match value.trim() {
+                    "gzip" => OtlpCompression::Gzip,
+                    "none" | "" => OtlpCompression::None,
+                    _ => {
+                        return Err(MetricsError::config(
+                            name,
+                            value,
+                            "expected `gzip` or `none`",
+                        ))
+                    }
+                };
+            }
+        }
+
+        if let Some(value) = lookup("OTEL_RESOURCE_ATTRIBUTES") {
+            for (key, value) in parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &value, false)? {
+                match key.as_str() {
+                    "service.name" => self.service_name = value,
+                    "service.namespace" => self.service_namespace = value,
+                    _ => {
+                        self.resource_attributes.insert(key, value);
+                    }
+                }
+            }
+        }
+        if let Some(value) = lookup("OTEL_SERVICE_NAME") {
+            self.service_name = value;
+        }
+        Ok(())
+    }
+}
+
+/// Parses `key=value,key=value` (W3C baggage style, values percent-decoded), as in
+/// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`.
+fn parse_pairs(
+    name: &str,
+    text: &str,
+    secret: bool,
+) -> Result<Vec<(String, String)>, MetricsError> {
+    // A pair without `=` may be nothing but the secret itself.
+    let shown = |pair: &str| match (secret, pair.split_once('=')) {
+        (false, _) => pair.to_owned(),
+        (true, Some((key, _))) => format!("{key}=<redacted>"),
+        (true, None) => "<redacted>".to_owned(),
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                MetricsError::config(
+                    name,
+                    shown(pair),
+                    "expected `key=value` pairs separated by commas",
+                )
+            })?;
+            let key = percent_decode(key.trim());
+            let value = percent_decode(value.trim());
+            match (key, value) {
+                (Some(key), Some(value)) if !key.is_empty() => Ok((key, value)),
+                _ => Err(MetricsError::config(
+                    name,
+                    shown(pair),
+                    "expected a non-empty key and valid percent-encoding",
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes; `None` on a malformed escape or invalid UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_percent_decoded() {
+        let pairs = parse_pairs("X", "a=b%20c, k%3D=v%2C", false).unwrap();
+        assert_eq!(
+            pairs,
+            [("a".into(), "b c".into()), ("k=".into(), "v,".into())]
+        );
+        assert!(parse_pairs("X", "novalue", false).is_err());
+        assert!(parse_pairs("X", "a=%zz", false).is_err());
+    }
+}

@@ -1,0 +1,329 @@
+//! [`MetricsConfig`]: which exporters to build, from a file, defaults and the standard
+//! `OTEL_*` environment variables.
+//!
+//! The fields and defaults are those of the hand-written scheduler's configuration, so its
+//! files load unchanged. Unknown fields are rejected (a typo must not silently disable an
+//! exporter). [`MetricsConfig::validate`] checks every value and names the field at fault.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::MetricsError;
+
+mod env;
+mod url;
+mod validate;
+
+/// Top-level metrics configuration.
+///
+/// ```
+/// use metrics_core::config::{MetricsConfig, OtlpProtocol};
+///
+/// let config: MetricsConfig = serde_json::from_str(r#"{
+///     "export_interval_seconds": 15,
+///     "otlp": { "endpoint": "http://127.0.0.1:4318", "protocol": "http/json",
+///               "headers": { "x-api-key": "secret" } }
+/// }"#).unwrap();
+/// assert_eq!(config.otlp.as_ref().unwrap().protocol, OtlpProtocol::HttpJson);
+/// assert!(config.validate().is_ok());
+/// assert!(!format!("{config:?}").contains("secret"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Export at all. A disabled configuration builds an exporter with no backends.
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+
+    /// Export interval in seconds.
+    #[serde(default = "default_export_interval")]
+    pub export_interval_seconds: u64,
+
+    /// `service.name` reported to backends.
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
+
+    /// `service.namespace` reported to backends.
+    #[serde(default = "default_service_namespace")]
+    pub service_namespace: String,
+
+    /// Further resource attributes (also from `OTEL_RESOURCE_ATTRIBUTES`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resource_attributes: BTreeMap<String, String>,
+
+    /// The OTLP exporter, if any.
+    #[serde(default)]
+    pub otlp: Option<OtlpConfig>,
+
+    /// The JSON file exporter, if any.
+    #[serde(default)]
+    pub file: Option<FileMetricsConfig>,
+}
+
+/// OTLP transport protocol. Reads both the scheduler's names (`grpc`, `httpbinary`,
+/// `httpjson`) and OpenTelemetry's (`grpc`, `http/protobuf`, `http/json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OtlpProtocol {
+    /// gRPC (default port 4317).
+    #[default]
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// HTTP with protobuf encoding (default port 4318).
+    #[serde(rename = "http/protobuf", alias = "httpbinary")]
+    HttpBinary,
+    /// HTTP with JSON encoding (default port 4318).
+    #[serde(rename = "http/json", alias = "httpjson")]
+    HttpJson,
+}
+
+impl OtlpProtocol {
+    /// OpenTelemetry's name: `grpc`, `http/protobuf` or `http/json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpBinary => "http/protobuf",
+            OtlpProtocol::HttpJson => "http/json",
+        }
+    }
+
+    pub(crate) fn parse(field: &str, value: &str) -> Result<Self, MetricsError> {
+        match value.trim() {
+            "grpc" => Ok(OtlpProtocol::Grpc),
+            "http/protobuf" | "httpbinary" => Ok(OtlpProtocol::HttpBinary),
+            "http/json" | "httpjson" => Ok(OtlpProtocol::HttpJson),
+            _ => Err(MetricsError::config(
+                field,
+                value,
+                "expected `grpc`, `http/protobuf` or `http/json`",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for OtlpProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compression of OTLP requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OtlpCompression {
+    /// Uncompressed.
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+}
+
+/// OTLP exporter configuration. Its `Debug` shows header names, never their values.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// The collector's URL: `http://host:4317` for gRPC; for HTTP either the full
+    /// `.../v1/metrics` URL or a base URL without a path, to which `/v1/metrics` is added.
+    pub endpoint: String,
+
+    /// Transport protocol.
+    #[serde(default)]
+    pub protocol: OtlpProtocol,
+
+    /// Deadline of one whole export, retries included, in seconds.
+    #[serde(default = "default_otlp_timeout")]
+    pub timeout_seconds: f64,
+
+    /// Headers (HTTP) or metadata (gRPC) sent with each export, e.g. an API key.
+    #[serde(default)]
+    pub headers: HashMap<String, String>,
+
+    /// Request compression.
+    #[serde(default)]
+    pub compression: OtlpCompression,
+}
+
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut header_names: Vec<&str> = self.headers.keys().map(String::as_str).collect();
+        header_names.sort_unstable();
+        f.debug_struct("OtlpConfig")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("headers", &RedactedHeaders(&header_names))
+            .field("compression", &self.compression)
+            .finish()
+    }
+}
+
+/// Header names with `<redacted>` in place of every value.
+pub(crate) struct RedactedHeaders<'a>(pub(crate) &'a [&'a str]);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|name| (name, format_args!("<redacted>"))))
+            .finish()
+    }
+}
+
+impl OtlpConfig {
+    /// A configuration for `endpoint` with the default protocol (gRPC), timeout and no headers.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        OtlpConfig {
+            endpoint: endpoint.into(),
+            protocol: OtlpProtocol::default(),
+            timeout_seconds: default_otlp_timeout(),
+            headers: HashMap::new(),
+            compression: OtlpCompression::default(),
+        }
+    }
+
+    /// The export deadline.
+    pub fn timeout(&self) -> Duration {
+        Duration::try_from_secs_f64(self.timeout_seconds).unwrap_or(Duration::MAX)
+    }
+}
+
+/// File exporter configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMetricsConfig {
+    /// The JSON file, replaced atomically at each export.
+    pub path: PathBuf,
+
+    /// Pretty-print the JSON.
+    #[serde(default = "default_pretty_print")]
+    pub pretty_print: bool,
+}
+
+/// The longest export interval, in seconds.
+pub(crate) const MAX_EXPORT_INTERVAL: u64 = 86_400;
+
+fn default_enabled() -> bool {
+    true
+}
+
+fn default_export_interval() -> u64 {
+    60
+}
+
+fn default_service_name() -> String {
+    "symbiont-scheduler".to_owned()
+}
+
+fn default_service_namespace() -> String {
+    "symbiont".to_owned()
+}
+
+fn default_otlp_timeout() -> f64 {
+    10.0
+}
+
+fn default_pretty_print() -> bool {
+    true
+}
+
+impl Default for FileMetricsConfig {
+    fn default() -> Self {
+        FileMetricsConfig {
+            path: std::env::temp_dir().join("symbiont_scheduler_metrics.json"),
+            pretty_print: true,
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: default_enabled(),
+            export_interval_seconds: default_export_interval(),
+            service_name: default_service_name(),
+            service_namespace: default_service_namespace(),
+            resource_attributes: BTreeMap::new(),
+            otlp: None,
+            file: Some(FileMetricsConfig::default()),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// Reads a JSON configuration file. Errors name the file and the field at fault, and never
+    /// show a header value.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MetricsError> {
+        let path = path.as_ref();
+        let error = |reason: String| MetricsError::ConfigFile {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        Self::parse(&text).map_err(|(field, reason)| error(format!("`{field}`: {reason}")))
+    }
+
+    /// Parses a JSON configuration. Unlike `serde_json::from_str`, the error names the field
+    /// at fault (`otlp.protocol`, `otlp.headers.x-api-key`, ...) and never shows a header value.
+    ///
+    /// ```
+    /// use metrics_core::MetricsConfig;
+    ///
+    /// let error = MetricsConfig::from_json(r#"{"otlp": {"endpoint": "http://h", "protocol": "udp"}}"#)
+    ///     .unwrap_err()
+    ///     .to_string();
+    /// assert!(error.starts_with("invalid metrics configuration: `otlp.protocol`: unknown variant `udp`"));
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, MetricsError> {
+        Self::parse(text).map_err(|(field, reason)| MetricsError::ConfigParse { field, reason })
+    }
+
+    /// Parses `text`; on error, the path of the field at fault and what is wrong with it.
+    fn parse(text: &str) -> Result<Self, (String, String)> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let config = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            // The path is `.` at the top, and ends in `?` where the next key is not known yet.
+            let path = error.path().to_string();
+            let field = match path.trim_end_matches('?').trim_end_matches('.') {
+                "" => "(document)".to_owned(),
+                field => field.to_owned(),
+            };
+            let error = error.into_inner();
+            // serde's messages quote the offending value: never a header's.
+            let reason = if field == "otlp.headers" || field.starts_with("otlp.headers.") {
+                format!(
+                    "expected header names with string values (the value is not shown: \
+                     header values are secret) at line {} column {}",
+                    error.line(),
+                    error.column()
+                )
+            } else {
+                error.to_string()
+            };
+            (field, reason)
+        })?;
+        deserializer
+            .end()
+            .map_err(|error| ("(document)".to_owned(), error.to_string()))?;
+        // serde also reads a struct from an array of its fields in order, so `["http://h"]`
+        // would pass for an `otlp` section: a configuration names its fields.
+        let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        for (field, section) in [
+            ("(document)", &value),
+            ("otlp", &value["otlp"]),
+            ("file", &value["file"]),
+        ] {
+            if section.is_array() {
+                let reason = "invalid type: sequence, expected an object with named fields";
+                return Err((field.to_owned(), reason.to_owned()));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The export interval.
+    pub fn export_interval(&self) -> Duration {
+        Duration::from_secs(self.export_interval_seconds)
+    }
+}

@@ -1,0 +1,104 @@
+//! Endpoint URLs: the shape validation accepts, and the URL requests go to.
+
+use super::{OtlpConfig, OtlpProtocol};
+
+impl OtlpConfig {
+    /// The URL requests go to: for HTTP, `/v1/metrics` is added to an endpoint without a path.
+    pub fn export_url(&self) -> String {
+        let endpoint = self.endpoint.trim_end_matches('/');
+        let has_path = endpoint
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.contains('/'));
+        match self.protocol {
+            OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson if !has_path => {
+                format!("{endpoint}/v1/metrics")
+            }
+            _ => endpoint.to_owned(),
+        }
+    }
+}
+
+/// Why an endpoint URL is refused.
+pub(super) enum UrlProblem {
+    /// `user:password@` in the URL.
+    Credentials,
+    /// Anything else, with what would be accepted.
+    Other(&'static str),
+}
+
+/// Checks the shape of an `http://` URL with a host and an optional port. `https` is refused
+/// because this build has no TLS: refusing it here says so, where the transports would fail
+/// later with little detail.
+pub(super) fn check_url(url: &str) -> Result<(), UrlProblem> {
+    if url.starts_with("https://") {
+        return Err(UrlProblem::Other(
+            "`https` needs TLS, which this build does not include: use `http://` to a collector you trust (on this host, or behind a TLS-terminating proxy)",
+        ));
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or(UrlProblem::Other("expected an `http://` URL"))?;
+    if url.chars().any(char::is_whitespace) {
+        return Err(UrlProblem::Other("a URL cannot contain spaces"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(UrlProblem::Credentials);
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed
+            .split_once(']')
+            .ok_or(UrlProblem::Other("unclosed `[` in the host"))?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(UrlProblem::Other("the URL has no host"));
+    }
+    if let Some(port) = port {
+        if port.parse::<u16>().is_err() {
+            return Err(UrlProblem::Other(
+                "the port must be a number from 0 to 65535",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(check_url("http://127.0.0.1:4317").is_ok());
+        assert!(check_url("http://collector.example/v1/metrics").is_ok());
+        assert!(check_url("https://collector.example/v1/metrics").is_err());
+        assert!(matches!(
+            check_url("http://user:pw@h:4317"),
+            Err(UrlProblem::Credentials)
+        ));
+        assert!(check_url("http://[::1]:4318").is_ok());
+        assert!(check_url("").is_err());
+        assert!(check_url("127.0.0.1:4317").is_err());
+        assert!(check_url("http://").is_err());
+        assert!(check_url("http://host:99999").is_err());
+        assert!(check_url("http://ho st").is_err());
+    }
+
+    #[test]
+    fn http_base_endpoint_gets_the_metrics_path() {
+        let mut otlp = OtlpConfig::new("http://h:4318/");
+        otlp.protocol = OtlpProtocol::HttpJson;
+        assert_eq!(otlp.export_url(), "http://h:4318/v1/metrics");
+        otlp.endpoint = "http://h:4318/custom".into();
+        assert_eq!(otlp.export_url(), "http://h:4318/custom");
+        otlp.protocol = OtlpProtocol::Grpc;
+        otlp.endpoint = "http://h:4317".into();
+        assert_eq!(otlp.export_url(), "http://h:4317");
+    }
+}

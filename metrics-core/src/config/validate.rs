@@ -1,0 +1,108 @@
+//! Checks of every configuration value, naming the field at fault (never a header value).
+
+use super::url::{check_url, UrlProblem};
+use super::{MetricsConfig, OtlpConfig, MAX_EXPORT_INTERVAL};
+use crate::MetricsError;
+
+impl MetricsConfig {
+    /// Checks every value; the error names the field and the value (never a header value).
+    pub fn validate(&self) -> Result<(), MetricsError> {
+        if self.export_interval_seconds == 0 {
+            return Err(MetricsError::config(
+                "export_interval_seconds",
+                self.export_interval_seconds,
+                "must be at least 1",
+            ));
+        }
+        if self.export_interval_seconds > MAX_EXPORT_INTERVAL {
+            // Larger values overflow the reporter's clock arithmetic.
+            return Err(MetricsError::config(
+                "export_interval_seconds",
+                self.export_interval_seconds,
+                format!("must be at most {MAX_EXPORT_INTERVAL} (one day)"),
+            ));
+        }
+        if self.service_name.trim().is_empty() {
+            return Err(MetricsError::config(
+                "service_name",
+                &self.service_name,
+                "must not be empty",
+            ));
+        }
+        if let Some(file) = &self.file {
+            if file.path.as_os_str().is_empty() {
+                return Err(MetricsError::config(
+                    "file.path",
+                    &file.path,
+                    "must not be empty",
+                ));
+            }
+            if file.path.file_name().is_none() {
+                return Err(MetricsError::config(
+                    "file.path",
+                    &file.path,
+                    "must name a file, not a directory such as `/` or `..`",
+                ));
+            }
+        }
+        if let Some(otlp) = &self.otlp {
+            otlp.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl OtlpConfig {
+    fn validate(&self) -> Result<(), MetricsError> {
+        check_url(&self.endpoint).map_err(|problem| match problem {
+            // The value holds a password: never repeat it.
+            UrlProblem::Credentials => MetricsError::Config {
+                field: "otlp.endpoint".to_owned(),
+                value: "<redacted>".to_owned(),
+                reason: "credentials in the URL would show in exporter names, errors and logs: put them in `headers`".to_owned(),
+            },
+            UrlProblem::Other(reason) => MetricsError::config("otlp.endpoint", &self.endpoint, reason),
+        })?;
+        if !(self.timeout_seconds.is_finite() && self.timeout_seconds > 0.0) {
+            return Err(MetricsError::config(
+                "otlp.timeout_seconds",
+                self.timeout_seconds,
+                "must be a positive number of seconds",
+            ));
+        }
+        if self.timeout_seconds > 3600.0 {
+            return Err(MetricsError::config(
+                "otlp.timeout_seconds",
+                self.timeout_seconds,
+                "must be at most 3600 seconds",
+            ));
+        }
+        for (name, value) in &self.headers {
+            let field = format!("otlp.headers.{name}");
+            if name.is_empty() || !name.bytes().all(is_header_name_byte) {
+                return Err(MetricsError::config(
+                    field,
+                    name,
+                    "header names use letters, digits and `!#$%&'*+-.^_`|~` only",
+                ));
+            }
+            if !value
+                .bytes()
+                .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+            {
+                return Err(MetricsError::Config {
+                    field,
+                    value: "<redacted>".to_owned(),
+                    reason: "header values use visible ASCII characters, spaces and tabs only"
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An RFC 7230 token character, the bytes of a valid header name.
+fn is_header_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
