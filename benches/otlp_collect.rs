@@ -66,7 +66,11 @@ fn resource() -> Resource {
     let config = MetricsConfig::default();
     Resource::builder_empty()
         .with_service_name(config.service_name.clone())
-        .with_attribute(KeyValue::new("service.namespace", config.service_namespace))
+        .with_attributes(
+            config
+                .service_namespace
+                .map(|namespace| KeyValue::new("service.namespace", namespace)),
+        )
         .build()
 }
 

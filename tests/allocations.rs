@@ -65,7 +65,7 @@ struct Labeled {
 }
 
 /// Every way to write JSON into a caller's buffer, for `group`: after one warm-up export
-/// (which sizes the buffer and the map-sorting scratch space), further exports allocate
+/// (which sizes the buffer), further exports allocate
 /// nothing.
 fn assert_json_allocation_free<G: MetricsGroup + Send + Sync>(name: &str, group: &G) {
     let mut buffer = Vec::new();

@@ -30,26 +30,70 @@ fn reference_config_loads_unchanged() {
     assert_eq!(otlp.timeout_seconds, 5.0);
     assert_eq!(otlp.headers["x-api-key"], "sk-live-123456");
     assert!(!config.file.as_ref().unwrap().pretty_print);
+    assert_eq!(config.service_name, "symbiont-scheduler");
+    assert_eq!(config.service_namespace.as_deref(), Some("symbiont"));
     config.validate().unwrap();
 }
 
 #[test]
-fn omitted_fields_take_the_reference_defaults() {
+fn omitted_fields_take_neutral_defaults() {
     let config: MetricsConfig =
         serde_json::from_str(r#"{"otlp": {"endpoint": "http://h:4317"}}"#).unwrap();
     assert!(config.enabled);
     assert_eq!(config.export_interval_seconds, 60);
-    assert_eq!(config.service_name, "symbiont-scheduler");
-    assert_eq!(config.service_namespace, "symbiont");
+    assert_eq!(config.service_namespace, None);
+    assert!(config.resource_attributes.is_empty());
     let otlp = config.otlp.unwrap();
     assert_eq!(otlp.protocol, OtlpProtocol::Grpc);
     assert_eq!(otlp.timeout_seconds, 10.0);
     assert!(otlp.headers.is_empty());
     assert!(config.file.is_none());
+}
 
-    let defaults = MetricsConfig::default();
-    assert!(defaults.file.as_ref().unwrap().pretty_print);
-    assert!(defaults.otlp.is_none());
+/// The default is what an empty document says: no exporter, so that a service that sets only
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` exports over OTLP and writes no file it never asked for.
+#[test]
+fn default_is_the_empty_document() {
+    let default = MetricsConfig::default();
+    assert_eq!(default, MetricsConfig::from_json("{}").unwrap());
+    assert!(default.file.is_none());
+    assert!(default.otlp.is_none());
+    assert_eq!(default.service_namespace, None);
+    let error = create_exporter(&default).unwrap_err().to_string();
+    assert!(error.contains("configure at least one exporter"), "{error}");
+
+    let mut from_env = MetricsConfig::default();
+    from_env
+        .apply_env_from(env(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://127.0.0.1:4317",
+        )]))
+        .unwrap();
+    assert!(from_env.file.is_none());
+    assert_eq!(from_env.otlp.unwrap().endpoint, "http://127.0.0.1:4317");
+}
+
+/// OpenTelemetry's `unknown_service:<executable name>`, the executable being this test binary
+/// (`config-<hash>`).
+#[test]
+fn default_service_name_is_unknown_service_and_the_executable() {
+    let name = MetricsConfig::default().service_name;
+    let executable = name.strip_prefix("unknown_service:").expect(&name);
+    assert!(executable.starts_with("config-"), "{name}");
+}
+
+/// An absent namespace is absent in what the configuration writes back; an empty one is a
+/// mistake (leave it out to send none).
+#[test]
+fn service_namespace_is_optional() {
+    let written = serde_json::to_value(MetricsConfig::default()).unwrap();
+    assert!(written.get("service_namespace").is_none(), "{written}");
+    assert!(written.get("file").unwrap().is_null(), "{written}");
+
+    let named = MetricsConfig::from_json(r#"{"service_namespace": "shop"}"#).unwrap();
+    assert_eq!(named.service_namespace.as_deref(), Some("shop"));
+    let written = serde_json::to_value(&named).unwrap();
+    assert_eq!(written["service_namespace"], "shop");
 }
 
 #[test]
@@ -109,7 +153,7 @@ fn otel_variables_override_the_file() {
     assert_eq!(otlp.timeout_seconds, 2.5);
     assert_eq!(otlp.compression, OtlpCompression::Gzip);
     assert_eq!(config.service_name, "svc");
-    assert_eq!(config.service_namespace, "ns");
+    assert_eq!(config.service_namespace.as_deref(), Some("ns"));
     assert_eq!(config.resource_attributes["deployment.environment"], "prod");
 }
 
@@ -246,6 +290,8 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     (r#"{"export_interval_seconds": 0, "file": {"path": "m.json"}}"#, "export_interval_seconds", "must be at least 1"),
     (r#"{"export_interval_seconds": 18446744073709551615, "file": {"path": "m.json"}}"#, "export_interval_seconds", "must be at most 86400"),
     (r#"{"service_name": " ", "file": {"path": "m.json"}}"#, "service_name", "must not be empty"),
+    (r#"{"service_namespace": "", "file": {"path": "m.json"}}"#, "service_namespace", "leave it out"),
+    (r#"{"service_namespace": 5}"#, "service_namespace", "expected a string"),
     (r#"{"file": {"path": ""}}"#, "file.path", "must not be empty"),
     (r#"{"file": {"path": "/"}}"#, "file.path", "must name a file"),
     (r#"{"otlp": {"endpoint": ""}}"#, "otlp.endpoint", "expected an `http://` URL"),

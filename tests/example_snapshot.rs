@@ -5,8 +5,6 @@
 #[allow(dead_code)]
 mod snapshot;
 
-use std::collections::HashMap;
-
 use metrics_core::schema::MetricKind;
 use metrics_core::{json, MetricsGroup};
 use snapshot::*;
@@ -68,8 +66,9 @@ fn snapshot(seed: u64) -> MetricsSnapshot {
         compaction: (seed % 3 != 0).then(|| CompactionMetrics {
             total_compactions: seed,
             total_tokens_saved: seed * 1000,
-            // One entry, so serde_json's HashMap order equals our sorted order.
-            compactions_by_tier: HashMap::from([(format!("tier{}", seed % 3), seed)]),
+            compactions_by_tier: (0..seed % 5)
+                .map(|tier| (format!("tier{tier}"), seed + tier))
+                .collect(),
             context_utilization_ratio: (seed % 2 == 0).then_some(f / 100.0),
         }),
     }

@@ -36,7 +36,7 @@ fn otlp_config(receiver: &Receiver, protocol: OtlpProtocol) -> OtlpConfig {
 fn exporter(otlp: &OtlpConfig) -> OtlpExporter {
     let config = MetricsConfig {
         service_name: "test-svc".into(),
-        service_namespace: "test-ns".into(),
+        service_namespace: Some("test-ns".into()),
         ..MetricsConfig::default()
     };
     OtlpExporter::new(&config, otlp).unwrap()

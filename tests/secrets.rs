@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use metrics_core::config::{FileMetricsConfig, OtlpConfig, OtlpProtocol};
+use metrics_core::config::{OtlpConfig, OtlpProtocol};
 use metrics_core::export::OtlpExporter;
 use metrics_core::{create_exporter, MetricsConfig, MetricsExporter, MetricsGroup, Reporter};
 use serde_json::json;
@@ -150,7 +150,6 @@ async fn header_values_never_show_in_debug_errors_or_logs() {
     // An invalid header value: the error names the header, not its value.
     let mut bad = MetricsConfig {
         otlp: Some(otlp.clone()),
-        file: Some(FileMetricsConfig::default()),
         ..MetricsConfig::default()
     };
     bad.otlp.as_mut().unwrap().headers.insert(

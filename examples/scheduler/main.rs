@@ -67,12 +67,14 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// The configuration: the file if given, else every second to `./metrics.json`; then the
-/// `OTEL_*` variables; `--output` moves the file.
+/// The configuration: the file if given, else the service's own names and every second to
+/// `./metrics.json`; then the `OTEL_*` variables; `--output` moves the file.
 fn config(args: &Args) -> Result<MetricsConfig, metrics_core::MetricsError> {
     let mut config = match &args.config {
         Some(path) => MetricsConfig::from_file(path)?,
         None => MetricsConfig {
+            service_name: "symbiont-scheduler".to_owned(),
+            service_namespace: Some("symbiont".to_owned()),
             export_interval_seconds: 1,
             file: Some(FileMetricsConfig {
                 path: "metrics.json".into(),

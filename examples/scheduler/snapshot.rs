@@ -1,8 +1,7 @@
-//! The scheduler's metrics: the reference service's five snapshot structs, annotated.
+//! The scheduler's metrics: five snapshot structs, annotated.
 //!
 //! Each field says once what it is (kind, unit, description); names, OTLP instruments and
-//! JSON follow from the derive. The hand-written exporter this replaces registered 19 unitless
-//! `f64` gauges, reported counters as gauges and never exported the compaction group.
+//! JSON follow from the derive.
 
 use std::collections::HashMap;
 

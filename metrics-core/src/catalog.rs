@@ -15,13 +15,13 @@
 //! assert!(catalog::markdown::<Queue>().contains("| `depth` | gauge | `{job}` |  | Jobs waiting. |"));
 //! ```
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::schema::{GroupSchema, Metric};
 use crate::MetricsGroup;
 
 /// One catalog entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct Entry<'a> {
     name: &'a str,
     kind: &'static str,
@@ -42,6 +42,20 @@ impl<'a> From<&'a Metric> for Entry<'a> {
             labels: descriptor.label.into_iter().collect(),
             description: descriptor.description,
         }
+    }
+}
+
+/// Written by hand: the light core compiles no serde derive.
+impl Serialize for Entry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entry = serializer.serialize_struct("Entry", 6)?;
+        entry.serialize_field("name", self.name)?;
+        entry.serialize_field("kind", self.kind)?;
+        entry.serialize_field("unit", self.unit)?;
+        entry.serialize_field("value_type", self.value_type)?;
+        entry.serialize_field("labels", &self.labels)?;
+        entry.serialize_field("description", self.description)?;
+        entry.end()
     }
 }
 

@@ -4,7 +4,6 @@
 //! with [`MetricValue`], never by implementing [`Field`].
 
 use std::borrow::Borrow;
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 
@@ -129,7 +128,8 @@ impl<T: Field> Field for Option<T> {
     }
 }
 
-/// One point per entry, labeled with the key; JSON entries in sorted key order.
+/// One point per entry, labeled with the key; JSON entries in the map's iteration order, as
+/// serde_json writes them (a `BTreeMap` gives sorted output).
 impl<K, V, S> Field for HashMap<K, V, S>
 where
     K: Borrow<str>,
@@ -146,9 +146,7 @@ where
         W: ?Sized + io::Write,
         F: JsonFormat,
     {
-        with_sorted(self.iter().map(|(k, v)| (k.borrow(), v)), |entries| {
-            write_entries(entries.iter().map(|&(_, k, v)| (k, v)), writer, format)
-        })
+        write_entries(self.iter().map(|(k, v)| (k.borrow(), v)), writer, format)
     }
 }
 
@@ -184,130 +182,6 @@ where
         }
     }
     visitor.advance(1);
-}
-
-/// A map entry being sorted: its key's rank (see [`rank`]), key and value.
-type Ranked<'a, V> = (u64, &'a str, &'a V);
-
-thread_local! {
-    /// The allocations `with_sorted` sorts in (the entries, and the radix sort's second
-    /// buffer), kept between calls so that exporting a group with `HashMap` fields again
-    /// allocates nothing. They grow to the largest map written on the thread (four words per
-    /// entry each) and live as long as the thread.
-    static SCRATCH: Cell<Scratch> = const { Cell::new((Vec::new(), Vec::new())) };
-}
-
-type Scratch = (Vec<Ranked<'static, ()>>, Vec<Ranked<'static, ()>>);
-
-/// Calls `f` with `entries` sorted by key, in this thread's scratch buffers.
-fn with_sorted<'a, V: 'a, R>(
-    entries: impl Iterator<Item = (&'a str, &'a V)>,
-    f: impl FnOnce(&[Ranked<'a, V>]) -> R,
-) -> R {
-    // Taken rather than borrowed: a nested call (or one during thread teardown) just works
-    // in buffers of its own.
-    let (sorted, spare) = SCRATCH.try_with(Cell::take).unwrap_or_default();
-    let (mut sorted, mut spare): (Vec<Ranked<'a, V>>, _) = (recycle(sorted), recycle(spare));
-    sorted.extend(entries.map(|(key, value)| (0, key, value)));
-    // Labels often share a prefix (`worker-0001`, `worker-0002`): rank by the bytes after it.
-    let shared = common_prefix(sorted.iter().map(|&(_, key, _)| key.as_bytes()));
-    for (rank_of, key, _) in &mut sorted {
-        *rank_of = rank(&key.as_bytes()[shared..]);
-    }
-    if sorted.len() <= RADIX_THRESHOLD {
-        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    } else {
-        radix_sort(&mut sorted, &mut spare);
-    }
-    let result = f(&sorted);
-    let _ = SCRATCH.try_with(|scratch| scratch.set((recycle(sorted), recycle(spare))));
-    result
-}
-
-/// Below this many entries a comparison sort is cheaper than a radix sort's passes.
-const RADIX_THRESHOLD: usize = 64;
-
-/// Sorts by rank, then key, in time linear in the number of entries, so that the cost per
-/// point of a map's JSON stays flat as it grows (a comparison sort's grows with log n):
-/// a least-significant-byte-first radix sort on the ranks, skipping the bytes all ranks
-/// share, then a comparison sort of each run of equal ranks (keys alike in the eight bytes
-/// after their common prefix: rare).
-fn radix_sort<'a, V>(entries: &mut Vec<Ranked<'a, V>>, spare: &mut Vec<Ranked<'a, V>>) {
-    let len = entries.len();
-    let mut counts = [[0usize; 256]; 8];
-    for &(rank, _, _) in entries.iter() {
-        for (byte, count) in counts.iter_mut().enumerate() {
-            count[usize::from((rank >> (8 * byte)) as u8)] += 1;
-        }
-    }
-    spare.clear();
-    spare.resize(len, entries[0]);
-    for (byte, count) in counts.iter().enumerate() {
-        if count.contains(&len) {
-            continue; // every rank has the same byte here
-        }
-        let mut next = [0; 256];
-        let mut total = 0;
-        for (next, &count) in next.iter_mut().zip(count) {
-            *next = total;
-            total += count;
-        }
-        for &entry in entries.iter() {
-            let slot = &mut next[usize::from((entry.0 >> (8 * byte)) as u8)];
-            spare[*slot] = entry;
-            *slot += 1;
-        }
-        std::mem::swap(entries, spare);
-    }
-    let mut start = 0;
-    while start < len {
-        let rank = entries[start].0;
-        let run = entries[start..].iter().take_while(|e| e.0 == rank).count();
-        if run > 1 {
-            entries[start..start + run].sort_unstable_by(|a, b| a.1.cmp(b.1));
-        }
-        start += run;
-    }
-}
-
-/// The length of the prefix all `keys` share.
-fn common_prefix<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> usize {
-    let Some(first) = keys.next() else {
-        return 0;
-    };
-    let mut shared = first;
-    for key in keys {
-        if !key.starts_with(shared) {
-            let len = shared.iter().zip(key).take_while(|(a, b)| a == b).count();
-            shared = &shared[..len];
-        }
-    }
-    shared.len()
-}
-
-/// The first eight bytes of `bytes`, zero-padded, as a big-endian number: keys of different
-/// ranks are in the order of their ranks, and only keys of equal rank need comparing as
-/// strings. Comparing two integers is several times cheaper than comparing two strings.
-fn rank(bytes: &[u8]) -> u64 {
-    match bytes.first_chunk::<8>() {
-        Some(word) => u64::from_be_bytes(*word),
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(0, |rank, (i, &byte)| rank | u64::from(byte) << (56 - 8 * i)),
-    }
-}
-
-/// Empties `vec` and returns its allocation as a vector of another element type.
-///
-/// Without unsafe code: collecting a `vec::IntoIter` mapped to an element of the same size
-/// and alignment (here references, whatever they point to) reuses the allocation.
-/// std does not promise that in-place collection; `tests/allocations.rs` checks it happens.
-fn recycle<T, U>(mut vec: Vec<T>) -> Vec<U> {
-    vec.clear();
-    vec.into_iter()
-        .map(|_| unreachable!("the vector is empty"))
-        .collect()
 }
 
 /// Writes a JSON object the way serde_json serializes a map with string keys.
@@ -371,43 +245,3 @@ impl<T: UnlabeledField> UnlabeledField for Option<T> {}
 pub trait GroupField {}
 impl<G: MetricsGroup> GroupField for G {}
 impl<T: GroupField> GroupField for Option<T> {}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use super::with_sorted;
-
-    /// Both sorts (below and above the radix threshold) give `BTreeMap`'s order, whatever
-    /// prefixes, lengths and characters the keys have.
-    #[test]
-    fn sorted_like_a_btree_map() {
-        let shapes: [fn(u64) -> String; 6] = [
-            |i| format!("worker-{i:06}"),
-            |i| format!("k{i}"),
-            |i| format!("same-long-prefix-{}-{}", i % 7, i * 7919 % 1000),
-            |i| "x".repeat((i % 20) as usize) + &(i / 20).to_string(),
-            |i| format!("{}é日{}", i % 3, i.wrapping_mul(2_654_435_761) % 97),
-            |i| {
-                if i == 0 {
-                    String::new()
-                } else {
-                    format!("{:x}", i * 104_729)
-                }
-            },
-        ];
-        for shape in shapes {
-            for n in [0, 1, 2, 3, 10, 64, 65, 100, 1000, 5000] {
-                let map: BTreeMap<String, u64> = (0..n).map(|i| (shape(i), i)).collect();
-                // Out of order on the way in, as a HashMap would be.
-                let mut shuffled: Vec<(&str, &u64)> = map.iter().map(|(k, v)| (&**k, v)).collect();
-                shuffled.sort_by_key(|&(_, &v)| v.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                let got: Vec<&str> = with_sorted(shuffled.into_iter(), |sorted| {
-                    sorted.iter().map(|&(_, key, _)| key).collect()
-                });
-                let want: Vec<&str> = map.keys().map(String::as_str).collect();
-                assert_eq!(got, want, "{n} keys like {:?}", shape(1));
-            }
-        }
-    }
-}

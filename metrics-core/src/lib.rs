@@ -39,24 +39,31 @@
 //! ```
 
 pub mod catalog;
+#[cfg(feature = "export")]
 pub mod config;
+#[cfg(feature = "export")]
 mod error;
+#[cfg(feature = "export")]
 pub mod export;
 mod field;
 mod group;
 pub mod json;
+#[cfg(feature = "export")]
 mod reporter;
 pub mod schema;
-
 mod value;
 
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(feature = "export")]
 pub use config::MetricsConfig;
+#[cfg(feature = "export")]
 pub use error::MetricsError;
+#[cfg(feature = "export")]
 pub use export::{create_exporter, MetricsExporter};
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
+#[cfg(feature = "export")]
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};
 pub use value::MetricValue;
 

@@ -77,7 +77,7 @@ impl MetricsConfig {
             for (key, value) in parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &value, false)? {
                 match key.as_str() {
                     "service.name" => self.service_name = value,
-                    "service.namespace" => self.service_namespace = value,
+                    "service.namespace" => self.service_namespace = Some(value),
                     _ => {
                         self.resource_attributes.insert(key, value);
                     }
@@ -131,20 +131,21 @@ fn parse_pairs(
 
 /// Decodes `%XX` escapes; `None` on a malformed escape or invalid UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    // percent-encoding passes a malformed escape (`%zz`, a `%` at the end) through as text:
+    // here it is an error, so that a mistyped secret is refused rather than sent altered.
+    let well_formed = text.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?;
+    Some(decoded.into_owned())
 }
 
 #[cfg(test)]
@@ -160,5 +161,12 @@ mod tests {
         );
         assert!(parse_pairs("X", "novalue", false).is_err());
         assert!(parse_pairs("X", "a=%zz", false).is_err());
+        assert!(parse_pairs("X", "a=b%2", false).is_err());
+        assert!(parse_pairs("X", "a=b%", false).is_err());
+        assert!(parse_pairs("X", "a=%ff", false).is_err()); // not UTF-8
+        assert_eq!(
+            parse_pairs("X", "a=%C3%A9%25", false).unwrap(),
+            [("a".into(), "é%".into())]
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! [`MetricsConfig`]: which exporters to build, from a file, defaults and the standard
 //! `OTEL_*` environment variables.
 //!
-//! The fields and defaults are those of the hand-written scheduler's configuration, so its
-//! files load unchanged. Unknown fields are rejected (a typo must not silently disable an
+//! The defaults are neutral: no exporter (a service names the ones it wants), `service.name`
+//! as the OpenTelemetry specification defines it for an unnamed service, no
+//! `service.namespace`. Unknown fields are rejected (a typo must not silently disable an
 //! exporter). [`MetricsConfig::validate`] checks every value and names the field at fault.
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,7 +19,8 @@ mod env;
 mod url;
 mod validate;
 
-/// Top-level metrics configuration.
+/// Top-level metrics configuration. [`Default`] is the configuration of an empty document,
+/// `{}`.
 ///
 /// ```
 /// use metrics_core::config::{MetricsConfig, OtlpProtocol};
@@ -43,13 +45,14 @@ pub struct MetricsConfig {
     #[serde(default = "default_export_interval")]
     pub export_interval_seconds: u64,
 
-    /// `service.name` reported to backends.
+    /// `service.name` reported to backends; by default `unknown_service:` followed by the
+    /// executable's name, as the OpenTelemetry specification asks of an unnamed service.
     #[serde(default = "default_service_name")]
     pub service_name: String,
 
-    /// `service.namespace` reported to backends.
-    #[serde(default = "default_service_namespace")]
-    pub service_namespace: String,
+    /// `service.namespace` reported to backends; `None` sends no such attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_namespace: Option<String>,
 
     /// Further resource attributes (also from `OTEL_RESOURCE_ATTRIBUTES`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -64,8 +67,8 @@ pub struct MetricsConfig {
     pub file: Option<FileMetricsConfig>,
 }
 
-/// OTLP transport protocol. Reads both the scheduler's names (`grpc`, `httpbinary`,
-/// `httpjson`) and OpenTelemetry's (`grpc`, `http/protobuf`, `http/json`).
+/// OTLP transport protocol. Reads both the short names (`grpc`, `httpbinary`, `httpjson`)
+/// and OpenTelemetry's (`grpc`, `http/protobuf`, `http/json`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OtlpProtocol {
     /// gRPC (default port 4317).
@@ -213,11 +216,14 @@ fn default_export_interval() -> u64 {
 }
 
 fn default_service_name() -> String {
-    "symbiont-scheduler".to_owned()
-}
-
-fn default_service_namespace() -> String {
-    "symbiont".to_owned()
+    let executable = std::env::current_exe().ok().and_then(|path| {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+    });
+    match executable {
+        Some(name) => format!("unknown_service:{name}"),
+        None => "unknown_service".to_owned(),
+    }
 }
 
 fn default_otlp_timeout() -> f64 {
@@ -228,25 +234,16 @@ fn default_pretty_print() -> bool {
     true
 }
 
-impl Default for FileMetricsConfig {
-    fn default() -> Self {
-        FileMetricsConfig {
-            path: std::env::temp_dir().join("symbiont_scheduler_metrics.json"),
-            pretty_print: true,
-        }
-    }
-}
-
 impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig {
             enabled: default_enabled(),
             export_interval_seconds: default_export_interval(),
             service_name: default_service_name(),
-            service_namespace: default_service_namespace(),
+            service_namespace: None,
             resource_attributes: BTreeMap::new(),
             otlp: None,
-            file: Some(FileMetricsConfig::default()),
+            file: None,
         }
     }
 }

@@ -1,4 +1,10 @@
 //! Endpoint URLs: the shape validation accepts, and the URL requests go to.
+//!
+//! The check is written here rather than taken from a URL crate because neither maintained
+//! candidate fits: `url` (WHATWG) brings IDNA with ICU4X, some 40 crates, into every build
+//! with the `export` feature, and silently removes tabs and newlines where this check refuses
+//! them; `http::Uri` (what tonic parses) accepts an empty host, a port of `abc` or `70000`
+//! and `[zz]` as an IPv6 host, each of which would still need the checks below.
 
 use super::{OtlpConfig, OtlpProtocol};
 

@@ -29,6 +29,15 @@ impl MetricsConfig {
                 "must not be empty",
             ));
         }
+        if let Some(namespace) = &self.service_namespace {
+            if namespace.trim().is_empty() {
+                return Err(MetricsError::config(
+                    "service_namespace",
+                    namespace,
+                    "must not be empty: leave it out to send no namespace",
+                ));
+            }
+        }
         if let Some(file) = &self.file {
             if file.path.as_os_str().is_empty() {
                 return Err(MetricsError::config(

@@ -72,15 +72,17 @@ impl fmt::Debug for OtlpExporter {
 
 impl OtlpExporter {
     /// An exporter for `otlp`, with the resource attributes of `config` (`service.name`,
-    /// `service.namespace` and `resource_attributes`). For gRPC, call it inside the Tokio
+    /// `service.namespace` if set, and `resource_attributes`). For gRPC, call it inside the Tokio
     /// runtime that will run the exports.
     pub fn new(config: &MetricsConfig, otlp: &OtlpConfig) -> Result<Self, MetricsError> {
         let resource = Resource::builder_empty()
             .with_service_name(config.service_name.clone())
-            .with_attribute(KeyValue::new(
-                "service.namespace",
-                config.service_namespace.clone(),
-            ))
+            .with_attributes(
+                config
+                    .service_namespace
+                    .clone()
+                    .map(|namespace| KeyValue::new("service.namespace", namespace)),
+            )
             .with_attributes(
                 config
                     .resource_attributes
