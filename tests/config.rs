@@ -399,3 +399,46 @@ fn credentials_in_the_endpoint_are_refused_without_being_repeated() {
     );
     assert!(!error.contains("hunter2"), "{error}");
 }
+
+/// Each build (CI builds each feature set) makes the transports it includes, and says which
+/// cargo feature provides one it does not.
+#[test]
+fn each_transport_is_built_or_names_its_feature() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (protocol, feature, compiled) in [
+        (OtlpProtocol::Grpc, "otlp-grpc", cfg!(feature = "otlp-grpc")),
+        (
+            OtlpProtocol::HttpBinary,
+            "otlp-http",
+            cfg!(feature = "otlp-http"),
+        ),
+        (
+            OtlpProtocol::HttpJson,
+            "otlp-http",
+            cfg!(feature = "otlp-http"),
+        ),
+    ] {
+        let config = MetricsConfig {
+            otlp: Some(OtlpConfig {
+                protocol,
+                ..OtlpConfig::new("http://127.0.0.1:4317")
+            }),
+            ..MetricsConfig::default()
+        };
+        let built = runtime.block_on(async { create_exporter(&config) });
+        match built {
+            Ok(exporter) => {
+                assert!(compiled, "{protocol} built without `{feature}`");
+                assert!(exporter.name().starts_with("otlp "), "{}", exporter.name());
+            }
+            Err(error) => {
+                assert!(!compiled, "{protocol}: {error}");
+                let message = error.to_string();
+                assert!(message.contains(&format!("`{feature}`")), "{message}");
+            }
+        }
+    }
+}
