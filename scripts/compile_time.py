@@ -12,6 +12,9 @@ CARGO_TARGET_DIR:
   clean  `rm -rf` the target directory and build everything, with each crate's minimal
          dependencies (metrics-core vs serde + serde_json): what a first build costs a user.
 
+metrics-core is used as its light core (`default-features = false`: derive, schema, values,
+JSON writer), which is all a crate that derives a group and writes it as JSON needs.
+
 Each is run --runs times (alternating the two crates, so that load from other users of the
 machine hits both alike) and the median is reported. On a shared machine the leaf figures
 move by tens of percent between runs; --instructions also counts the instructions of the
@@ -166,7 +169,8 @@ def main():
         print_struct(args.fields)
         return
 
-    core = f'metrics-core = {{ path = "{os.path.join(ROOT, "metrics-core")}" }}'
+    core_path = os.path.join(ROOT, "metrics-core")
+    core = f'metrics-core = {{ path = "{core_path}", default-features = false }}'
     serde = 'serde = { version = "1", features = ["derive"] }\nserde_json = "1"'
     to_json_metrics = "metrics_core::json::to_writer(out, value).unwrap();"
     to_json_serde = "serde_json::to_writer(out, value).unwrap();"
