@@ -3,9 +3,11 @@
 //! The functions mirror serde_json's. The document is what `#[derive(serde::Serialize)]` would
 //! produce (skipped metrics included). A `HashMap` is written in its iteration order, as
 //! serde_json writes it, which changes from one map to the next: use a `BTreeMap` for
-//! output sorted by key (deterministic files, diffable snapshots). The derived writer calls serde_json's own
-//! [`Formatter`] with object keys quoted and escaped at compile time, so it builds no
-//! intermediate value and allocates nothing but the output.
+//! output sorted by key (deterministic files, diffable snapshots).
+//!
+//! The derived writer calls serde_json's own [`Formatter`](serde_json::ser::Formatter) with
+//! object keys quoted and escaped at compile time, so it builds no intermediate value and
+//! allocates nothing but the output.
 //!
 //! ```
 //! use metrics_core::MetricsGroup;
