@@ -442,3 +442,47 @@ fn each_transport_is_built_or_names_its_feature() {
         }
     }
 }
+
+/// The OTLP resource carries `service.namespace` only when one is configured, and the
+/// default `service.name` otherwise.
+#[cfg(feature = "otlp-http")]
+#[test]
+fn service_namespace_is_sent_only_when_set() {
+    use metrics_core::export::OtlpExporter;
+    use metrics_core::MetricsGroup;
+    use opentelemetry::Key;
+
+    #[derive(MetricsGroup)]
+    struct One {
+        value: u64,
+    }
+
+    let otlp = OtlpConfig {
+        protocol: OtlpProtocol::HttpBinary,
+        ..OtlpConfig::new("http://127.0.0.1:4318")
+    };
+    let resource_of = |config: &MetricsConfig| {
+        let exporter = OtlpExporter::new(config, &otlp).unwrap();
+        exporter
+            .collect_without_sending(&One { value: 1 }, |metrics| {
+                let resource = metrics.resource();
+                let get = |key: &'static str| resource.get(&Key::new(key)).map(|v| v.to_string());
+                (get("service.name"), get("service.namespace"))
+            })
+            .unwrap()
+    };
+
+    let (name, namespace) = resource_of(&MetricsConfig::default());
+    assert_eq!(name, Some(MetricsConfig::default().service_name));
+    assert!(name.unwrap().starts_with("unknown_service:config-"));
+    assert_eq!(namespace, None);
+
+    let named = MetricsConfig {
+        service_name: "gateway".into(),
+        service_namespace: Some("shop".into()),
+        ..MetricsConfig::default()
+    };
+    let (name, namespace) = resource_of(&named);
+    assert_eq!(name.as_deref(), Some("gateway"));
+    assert_eq!(namespace.as_deref(), Some("shop"));
+}
