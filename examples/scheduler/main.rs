@@ -74,19 +74,15 @@ fn config(args: &Args) -> Result<MetricsConfig, metrics_core::MetricsError> {
         Some(path) => MetricsConfig::from_file(path)?,
         None => MetricsConfig {
             export_interval_seconds: 1,
-            file: Some(FileMetricsConfig {
-                path: "metrics.json".into(),
-                pretty_print: true,
-            }),
+            file: Some(FileMetricsConfig::new("metrics.json")),
             ..MetricsConfig::default()
         },
     };
     if let Some(output) = &args.output {
-        let pretty_print = config.file.as_ref().is_none_or(|file| file.pretty_print);
-        config.file = Some(FileMetricsConfig {
-            path: output.clone(),
-            pretty_print,
-        });
+        let file = config
+            .file
+            .get_or_insert_with(|| FileMetricsConfig::new(output));
+        file.path = output.clone();
     }
     config.apply_env()?;
     Ok(config)
