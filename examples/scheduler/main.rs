@@ -129,7 +129,7 @@ async fn run(args: &Args) -> Result<(), metrics_core::MetricsError> {
     let started = Instant::now();
     let mut simulation = Simulation::new(0x5eed);
     let mut system = SystemSampler::new();
-    let reporter = Reporter::builder(exporter, config.export_interval())
+    let reporter = Reporter::from_config(exporter, &config)?
         .on_export(move |export| {
             let at = started.elapsed().as_secs_f64();
             let last = if export.is_final { " (final)" } else { "" };
