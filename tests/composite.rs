@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -76,10 +77,40 @@ impl MetricsExporter for Broken {
     }
 }
 
+/// A backend that takes `delay` (on Tokio's clock), then succeeds.
+#[derive(Debug)]
+struct Slow {
+    name: &'static str,
+    delay: Duration,
+}
+
+impl Slow {
+    fn new(name: &'static str, delay: Duration) -> Arc<Slow> {
+        Arc::new(Slow { name, delay })
+    }
+}
+
+#[async_trait]
+impl MetricsExporter for Slow {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn export(&self, _group: &dyn DynMetricsGroup) -> Result<(), MetricsError> {
+        tokio::time::sleep(self.delay).await;
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> Result<(), MetricsError> {
+        tokio::time::sleep(self.delay).await;
+        Ok(())
+    }
+}
+
 fn file(path: &Path) -> Arc<FileExporter> {
     Arc::new(FileExporter::new(FileMetricsConfig {
-        path: path.to_owned(),
         pretty_print: false,
+        ..FileMetricsConfig::new(path)
     }))
 }
 
@@ -185,10 +216,7 @@ async fn an_otlp_black_hole_does_not_hold_up_the_file() {
                 timeout_seconds: 1.0,
                 ..OtlpConfig::new(receiver.url(protocol))
             }),
-            file: Some(FileMetricsConfig {
-                path: path.clone(),
-                pretty_print: true,
-            }),
+            file: Some(FileMetricsConfig::new(&path)),
             ..MetricsConfig::default()
         };
         let exporter = create_exporter(&config).unwrap();
@@ -214,4 +242,86 @@ async fn an_otlp_black_hole_does_not_hold_up_the_file() {
         assert_eq!(written(&path), 3);
         exporter.shutdown().await.unwrap();
     }
+}
+
+// Tokio's paused clock: the backends' delays are simulated, so the durations are exact.
+#[tokio::test(start_paused = true)]
+async fn backends_export_concurrently_not_one_after_another() {
+    const T: Duration = Duration::from_secs(1);
+    let composite = CompositeExporter::new(vec![Slow::new("one", T), Slow::new("two", T)]);
+    let started = tokio::time::Instant::now();
+    composite.export(&Count { exports: 1 }).await.unwrap();
+    assert_eq!(started.elapsed(), T, "one after another would take 2T");
+    let started = tokio::time::Instant::now();
+    composite.shutdown().await.unwrap();
+    assert_eq!(started.elapsed(), T, "one after another would take 2T");
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_backend_has_its_own_deadline() {
+    let ms = Duration::from_millis;
+    let composite = CompositeExporter::with_deadlines(vec![
+        (Broken::hanging(), ms(100)),
+        (Slow::new("slow backend", ms(200)), ms(250)),
+        (Slow::new("slower backend", ms(400)), ms(300)),
+    ]);
+    assert_eq!(composite.deadlines(), [ms(100), ms(250), ms(300)]);
+    let started = tokio::time::Instant::now();
+    let error = composite.export(&Count { exports: 1 }).await.unwrap_err();
+    assert_eq!(started.elapsed(), ms(300));
+    let MetricsError::Backends { failures, total: 3 } = &error else {
+        panic!("expected two of three backends to fail: {error}");
+    };
+    let deadlines: Vec<(&str, Duration)> = failures
+        .iter()
+        .map(|(name, error)| match error {
+            MetricsError::Timeout { timeout, .. } => (name.as_str(), *timeout),
+            other => panic!("{name}: expected a timeout, got {other}"),
+        })
+        .collect();
+    assert_eq!(
+        deadlines,
+        [("hanging backend", ms(100)), ("slower backend", ms(300))]
+    );
+}
+
+/// About 600 KB of JSON: encoding and writing it takes far longer than a millisecond.
+#[derive(MetricsGroup)]
+struct Big {
+    #[metric(counter, label = "entry")]
+    copies: BTreeMap<String, u64>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_has_its_own_deadline_not_the_otlp_timeout() {
+    // A port with nothing listening: the OTLP export fails at once or within its 1 ms.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.json");
+    let config = MetricsConfig {
+        otlp: Some(OtlpConfig {
+            timeout_seconds: 0.001,
+            ..OtlpConfig::new(endpoint)
+        }),
+        file: Some(FileMetricsConfig {
+            pretty_print: false,
+            ..FileMetricsConfig::new(&path)
+        }),
+        ..MetricsConfig::default()
+    };
+    let exporter = create_exporter(&config).unwrap();
+    let big = Big {
+        copies: (0..20_000).map(|i| (format!("entry-{i:05}"), i)).collect(),
+    };
+    let error = bounded(exporter.export(&big)).await.unwrap_err();
+    let failed = failed_backends(&error);
+    assert!(
+        failed.len() == 1 && failed[0].starts_with("otlp grpc "),
+        "only the OTLP backend should fail: {error}"
+    );
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(written["copies"]["entry-19999"], 19_999);
 }

@@ -108,8 +108,8 @@ async fn json_and_the_file_carry_a_hundred_thousand_entries() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wide.json");
     let exporter = FileExporter::new(FileMetricsConfig {
-        path: path.clone(),
         pretty_print: false,
+        ..FileMetricsConfig::new(&path)
     });
     exporter.export(&wide).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), ours);

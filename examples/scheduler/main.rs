@@ -76,19 +76,15 @@ fn config(args: &Args) -> Result<MetricsConfig, metrics_core::MetricsError> {
             service_name: "symbiont-scheduler".to_owned(),
             service_namespace: Some("symbiont".to_owned()),
             export_interval_seconds: 1,
-            file: Some(FileMetricsConfig {
-                path: "metrics.json".into(),
-                pretty_print: true,
-            }),
+            file: Some(FileMetricsConfig::new("metrics.json")),
             ..MetricsConfig::default()
         },
     };
     if let Some(output) = &args.output {
-        let pretty_print = config.file.as_ref().is_none_or(|file| file.pretty_print);
-        config.file = Some(FileMetricsConfig {
-            path: output.clone(),
-            pretty_print,
-        });
+        let file = config
+            .file
+            .get_or_insert_with(|| FileMetricsConfig::new(output));
+        file.path = output.clone();
     }
     config.apply_env()?;
     Ok(config)
@@ -135,7 +131,7 @@ async fn run(args: &Args) -> Result<(), metrics_core::MetricsError> {
     let started = Instant::now();
     let mut simulation = Simulation::new(0x5eed);
     let mut system = SystemSampler::new();
-    let reporter = Reporter::builder(exporter, config.export_interval())
+    let reporter = Reporter::from_config(exporter, &config)?
         .on_export(move |export| {
             let at = started.elapsed().as_secs_f64();
             let last = if export.is_final { " (final)" } else { "" };

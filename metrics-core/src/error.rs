@@ -93,6 +93,18 @@ pub enum MetricsError {
         backend: String,
     },
 
+    /// Something the reporter runs panicked (its snapshot source, or the exporter or an export
+    /// observer); the reporter stopped reporting.
+    #[error("the metrics reporter for {backend} stopped: {culprit} panicked: {message}")]
+    Panicked {
+        /// The exporter's name.
+        backend: String,
+        /// What panicked: `the snapshot source`, or `the exporter or an export observer`.
+        culprit: &'static str,
+        /// The panic's message.
+        message: String,
+    },
+
     /// Some backends of a composite exporter failed; the others succeeded.
     #[error("{} of {total} metrics backends failed: {}", failures.len(), Failures(failures))]
     Backends {

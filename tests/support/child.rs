@@ -71,3 +71,38 @@ pub fn mount_namespace_available() -> Result<(), String> {
         Err(error) => Err(error.to_string()),
     }
 }
+
+/// Whether this process runs as root (from `/proc/self/status`, without unsafe code).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let uids = status.lines().find(|line| line.starts_with("Uid:"))?;
+            // Real, effective, saved, file system: the effective one decides.
+            uids.split_whitespace().nth(2).map(|euid| euid == "0")
+        })
+        .unwrap_or(false)
+}
+
+/// Skips a test that cannot be arranged here, when `opt_out` (an environment variable) is
+/// set to 1: says so on the real standard error, which the test harness does not capture, so
+/// that the skip shows in the output of a passing run. Panics with `why` instead when the
+/// variable is not set, or in CI (`CI=true`) as root, where every case can be arranged and a
+/// skip would hide a lost test.
+pub fn skip_or_fail(test: &str, why: &str, opt_out: &str) {
+    use std::io::Write;
+    let asked = std::env::var(opt_out).as_deref() == Ok("1");
+    let ci_as_root = std::env::var("CI").as_deref() == Ok("true") && is_root();
+    if !asked || ci_as_root {
+        let refusal = if ci_as_root {
+            format!("{opt_out}=1 is refused in CI as root")
+        } else {
+            format!("set {opt_out}=1 to skip this case knowingly")
+        };
+        panic!("CANNOT ARRANGE {test}: {why}; {refusal}");
+    }
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED {test}, as {opt_out}=1 asks: {why}"
+    );
+}

@@ -202,6 +202,28 @@ pub struct FileMetricsConfig {
     /// Pretty-print the JSON.
     #[serde(default = "default_pretty_print")]
     pub pretty_print: bool,
+
+    /// Deadline of one export (encode, write, fsync, rename), in seconds. An export that
+    /// takes longer (a hung network file system, say) returns a timeout; its write goes on in
+    /// the background and the next export lands after it.
+    #[serde(default = "default_file_timeout")]
+    pub timeout_seconds: f64,
+}
+
+impl FileMetricsConfig {
+    /// A configuration for `path`, pretty-printed, with the default timeout.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileMetricsConfig {
+            path: path.into(),
+            pretty_print: default_pretty_print(),
+            timeout_seconds: default_file_timeout(),
+        }
+    }
+
+    /// The export deadline.
+    pub fn timeout(&self) -> Duration {
+        Duration::try_from_secs_f64(self.timeout_seconds).unwrap_or(Duration::MAX)
+    }
 }
 
 /// The longest export interval, in seconds.
@@ -232,6 +254,10 @@ fn default_otlp_timeout() -> f64 {
 
 fn default_pretty_print() -> bool {
     true
+}
+
+fn default_file_timeout() -> f64 {
+    10.0
 }
 
 impl Default for MetricsConfig {

@@ -53,6 +53,7 @@ impl MetricsConfig {
                     "must name a file, not a directory such as `/` or `..`",
                 ));
             }
+            check_timeout("file.timeout_seconds", file.timeout_seconds)?;
         }
         if let Some(otlp) = &self.otlp {
             otlp.validate()?;
@@ -72,20 +73,7 @@ impl OtlpConfig {
             },
             UrlProblem::Other(reason) => MetricsError::config("otlp.endpoint", &self.endpoint, reason),
         })?;
-        if !(self.timeout_seconds.is_finite() && self.timeout_seconds > 0.0) {
-            return Err(MetricsError::config(
-                "otlp.timeout_seconds",
-                self.timeout_seconds,
-                "must be a positive number of seconds",
-            ));
-        }
-        if self.timeout_seconds > 3600.0 {
-            return Err(MetricsError::config(
-                "otlp.timeout_seconds",
-                self.timeout_seconds,
-                "must be at most 3600 seconds",
-            ));
-        }
+        check_timeout("otlp.timeout_seconds", self.timeout_seconds)?;
         for (name, value) in &self.headers {
             let field = format!("otlp.headers.{name}");
             if name.is_empty() || !name.bytes().all(is_header_name_byte) {
@@ -109,6 +97,25 @@ impl OtlpConfig {
         }
         Ok(())
     }
+}
+
+/// A timeout is a positive number of seconds, at most an hour.
+fn check_timeout(field: &str, seconds: f64) -> Result<(), MetricsError> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(MetricsError::config(
+            field,
+            seconds,
+            "must be a positive number of seconds",
+        ));
+    }
+    if seconds > 3600.0 {
+        return Err(MetricsError::config(
+            field,
+            seconds,
+            "must be at most 3600 seconds",
+        ));
+    }
+    Ok(())
 }
 
 /// An RFC 7230 token character, the bytes of a valid header name.

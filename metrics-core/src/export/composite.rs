@@ -10,16 +10,18 @@ use futures_util::future::join_all;
 use super::MetricsExporter;
 use crate::{DynMetricsGroup, MetricsError};
 
-/// Exports to every backend concurrently. `Ok` only when all succeeded; otherwise one
+/// Exports to every backend concurrently (on the calling task, so the composite takes as long
+/// as its slowest backend, not their sum). `Ok` only when all succeeded; otherwise one
 /// [`MetricsError::Backends`] naming every failed backend with its error. A failing backend
 /// never keeps the others from exporting, and a hanging one never holds up the answer: each
-/// backend's export and shutdown get at most the composite's timeout, after which that
-/// backend counts as failed with [`MetricsError::Timeout`].
+/// backend's export and shutdown get at most that backend's deadline, after which it counts as
+/// failed with [`MetricsError::Timeout`].
 #[derive(Debug, Clone)]
 pub struct CompositeExporter {
     name: String,
     exporters: Vec<Arc<dyn MetricsExporter>>,
-    timeout: Duration,
+    /// Each backend's deadline, in the order of `exporters`.
+    deadlines: Vec<Duration>,
 }
 
 impl CompositeExporter {
@@ -29,18 +31,30 @@ impl CompositeExporter {
     /// A composite of `exporters` (possibly none: then every export is a successful no-op),
     /// giving each backend [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT).
     pub fn new(exporters: Vec<Arc<dyn MetricsExporter>>) -> Self {
+        Self::with_deadlines(
+            exporters
+                .into_iter()
+                .map(|exporter| (exporter, Self::DEFAULT_TIMEOUT))
+                .collect(),
+        )
+    }
+
+    /// A composite of `backends`, each with its own deadline per export and per shutdown.
+    /// Make each longer than that backend's own timeout, so that it only ends one that hangs.
+    pub fn with_deadlines(backends: Vec<(Arc<dyn MetricsExporter>, Duration)>) -> Self {
+        let (exporters, deadlines): (Vec<_>, Vec<_>) = backends.into_iter().unzip();
         let names: Vec<&str> = exporters.iter().map(|e| e.name()).collect();
         CompositeExporter {
             name: format!("composite [{}]", names.join(", ")),
             exporters,
-            timeout: Self::DEFAULT_TIMEOUT,
+            deadlines,
         }
     }
 
-    /// Gives each backend at most `timeout` per export and per shutdown. Make it longer than
+    /// Gives every backend at most `timeout` per export and per shutdown. Make it longer than
     /// the backends' own timeouts, so that it only ends a backend that hangs.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.deadlines.fill(timeout);
         self
     }
 
@@ -49,20 +63,37 @@ impl CompositeExporter {
         &self.exporters
     }
 
-    /// Runs one backend's `call` within the timeout.
-    async fn bounded(
-        &self,
-        exporter: &dyn MetricsExporter,
-        call: impl Future<Output = Result<(), MetricsError>>,
-    ) -> Result<(), MetricsError> {
-        tokio::time::timeout(self.timeout, call)
-            .await
-            .unwrap_or_else(|_| {
-                Err(MetricsError::Timeout {
-                    backend: exporter.name().to_owned(),
-                    timeout: self.timeout,
-                })
-            })
+    /// Each backend's deadline, in the order of [`exporters`](Self::exporters).
+    pub fn deadlines(&self) -> &[Duration] {
+        &self.deadlines
+    }
+
+    /// Runs `call` on every backend at once, each within its deadline.
+    async fn on_all<'a, F>(
+        &'a self,
+        call: impl Fn(&'a dyn MetricsExporter) -> F,
+    ) -> Result<(), MetricsError>
+    where
+        F: Future<Output = Result<(), MetricsError>>,
+    {
+        let bounded = self
+            .exporters
+            .iter()
+            .zip(&self.deadlines)
+            .map(|(exporter, &deadline)| {
+                let call = call(&**exporter);
+                async move {
+                    tokio::time::timeout(deadline, call)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(MetricsError::Timeout {
+                                backend: exporter.name().to_owned(),
+                                timeout: deadline,
+                            })
+                        })
+                }
+            });
+        self.collect(join_all(bounded).await)
     }
 
     fn collect(&self, results: Vec<Result<(), MetricsError>>) -> Result<(), MetricsError> {
@@ -94,22 +125,10 @@ impl MetricsExporter for CompositeExporter {
     }
 
     async fn export(&self, group: &dyn DynMetricsGroup) -> Result<(), MetricsError> {
-        let results = join_all(
-            self.exporters
-                .iter()
-                .map(|exporter| self.bounded(&**exporter, exporter.export(group))),
-        )
-        .await;
-        self.collect(results)
+        self.on_all(|exporter| exporter.export(group)).await
     }
 
     async fn shutdown(&self) -> Result<(), MetricsError> {
-        let results = join_all(
-            self.exporters
-                .iter()
-                .map(|exporter| self.bounded(&**exporter, exporter.shutdown())),
-        )
-        .await;
-        self.collect(results)
+        self.on_all(|exporter| exporter.shutdown()).await
     }
 }

@@ -1,6 +1,7 @@
 //! Building exporters from a [`MetricsConfig`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{CompositeExporter, FileExporter, MetricsExporter};
 use crate::config::MetricsConfig;
@@ -9,8 +10,9 @@ use crate::MetricsError;
 /// Builds the exporters a configuration asks for: the file exporter, the OTLP exporter, or
 /// a [`CompositeExporter`] of both. The configuration is validated first.
 ///
-/// With both, each backend gets at most the OTLP timeout plus 10% per export, so that a hanging
-/// file write cannot hold up the answer.
+/// With both, each backend gets a deadline of its own: its timeout (`file.timeout_seconds`,
+/// `otlp.timeout_seconds`) plus 10%. Both exporters already end themselves within their
+/// timeouts; the composite's deadline is the backstop for one that hangs regardless.
 ///
 /// A disabled configuration (`enabled: false`) yields a composite with no backends, whose
 /// exports do nothing. A configuration with neither `file` nor `otlp` is an error. An OTLP
@@ -20,12 +22,15 @@ pub fn create_exporter(config: &MetricsConfig) -> Result<Arc<dyn MetricsExporter
     if !config.enabled {
         return Ok(Arc::new(CompositeExporter::new(Vec::new())));
     }
-    let mut exporters: Vec<Arc<dyn MetricsExporter>> = Vec::new();
+    let mut exporters: Vec<(Arc<dyn MetricsExporter>, Duration)> = Vec::new();
     if let Some(file) = &config.file {
-        exporters.push(Arc::new(FileExporter::new(file.clone())));
+        exporters.push((
+            Arc::new(FileExporter::new(file.clone())),
+            backstop(file.timeout()),
+        ));
     }
     if let Some(otlp) = &config.otlp {
-        exporters.push(otlp_exporter(config, otlp)?);
+        exporters.push((otlp_exporter(config, otlp)?, backstop(otlp.timeout())));
     }
     match exporters.len() {
         0 => Err(MetricsError::config(
@@ -33,21 +38,15 @@ pub fn create_exporter(config: &MetricsConfig) -> Result<Arc<dyn MetricsExporter
             "neither is set",
             "configure at least one exporter (`file` or `otlp`), or set `enabled` to false",
         )),
-        1 => Ok(exporters.remove(0)),
-        // The OTLP exporter ends itself within its timeout plus 5%: the composite's deadline
-        // only ends a file write that hangs (a dead network file system, say).
-        _ => {
-            let timeout = config
-                .otlp
-                .as_ref()
-                .map_or(CompositeExporter::DEFAULT_TIMEOUT, |otlp| {
-                    otlp.timeout().mul_f64(1.1)
-                });
-            Ok(Arc::new(
-                CompositeExporter::new(exporters).with_timeout(timeout),
-            ))
-        }
+        1 => Ok(exporters.remove(0).0),
+        _ => Ok(Arc::new(CompositeExporter::with_deadlines(exporters))),
     }
+}
+
+/// A composite's deadline for a backend that ends itself within `timeout` (the OTLP exporter
+/// within its timeout plus 5%).
+fn backstop(timeout: Duration) -> Duration {
+    timeout.saturating_add(timeout / 10)
 }
 
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
