@@ -4,6 +4,11 @@
 //! (names, kinds, units, descriptions, labels) built at compile time, a visitor over its
 //! values, and a JSON writer byte-identical to serde_json's.
 //!
+//! Cargo features: `export` (default) adds the configuration (`config`), the exporters
+//! (`export`) and the reporter, on tokio and tracing; `otlp-grpc` and `otlp-http` add the
+//! OTLP transports. With `default-features = false` the crate is the derive, the schema,
+//! the value types, the JSON writer and the catalog, on serde and serde_json alone.
+//!
 //! ```
 //! use metrics_core::{schema::MetricKind, MetricsGroup};
 //! use std::collections::HashMap;
