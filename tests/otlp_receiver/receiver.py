@@ -6,7 +6,8 @@ Serves on 127.0.0.1:
   * HTTP  POST /v1/metrics (application/x-protobuf or application/json, optional gzip)
 and a control API on the HTTP port:
   GET  /received  -> JSON list of every accepted export request, oldest first:
-       {"seq", "time", "protocol": "grpc"|"http/protobuf"|"http/json",
+       {"seq", "time" (Unix seconds), "monotonic" (seconds on the receiver's monotonic clock,
+        for the gaps between requests), "protocol": "grpc"|"http/protobuf"|"http/json",
         "headers": {lowercased name: value} (gRPC: metadata; grpc core strips grpc-* and
         content-type), "gzip": bool, "fault": null | the fault applied,
         "request": MessageToDict(ExportMetricsServiceRequest, preserving_proto_field_name=True)
@@ -84,7 +85,8 @@ class State:
         to_dict = json_format.MessageToDict(request, preserving_proto_field_name=True)
         with self.lock:
             self.records.append({
-                "seq": len(self.records), "time": time.time(), "protocol": protocol,
+                "seq": len(self.records), "time": time.time(), "monotonic": time.monotonic(),
+                "protocol": protocol,
                 "headers": headers, "gzip": gzipped, "fault": fault, "request": to_dict,
             })
 
