@@ -111,8 +111,10 @@ async fn connection_refused_fails_within_the_timeout() {
     for protocol in PROTOCOLS {
         let exporter = exporter(format!("http://127.0.0.1:{port}"), protocol, TIMEOUT);
         let case = format!("{protocol} refused");
-        let (message, _) = fails_in_time(&exporter, &case).await;
+        let (message, elapsed) = fails_in_time(&exporter, &case).await;
         assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+        // Retried with backoff: at least 100 + 200 + 400 ms of waiting.
+        assert!(elapsed >= Duration::from_millis(700), "{case}: {elapsed:?}");
     }
 }
 
@@ -187,11 +189,15 @@ async fn unavailable_without_a_delay_is_retried_with_exponential_backoff() {
     // README: backoff from 100 ms, doubling, up to 3 retries. The gaps the receiver sees are
     // at least the backoff (plus up to 100 ms of jitter and the round trips).
     let receiver = Receiver::start();
-    for protocol in PROTOCOLS {
+    let mut cases: Vec<(OtlpProtocol, u16)> = PROTOCOLS.map(|protocol| (protocol, 503)).to_vec();
+    for protocol in HTTP {
+        cases.extend([(protocol, 502), (protocol, 504)]);
+    }
+    for (protocol, status) in cases {
         receiver.reset();
-        receiver.fault(status_fault(503, "UNAVAILABLE", json!({"count": 3})));
+        receiver.fault(status_fault(status, "UNAVAILABLE", json!({"count": 3})));
         let exporter = exporter(receiver.url(protocol), protocol, TIMEOUT);
-        let case = format!("{protocol} unavailable three times");
+        let case = format!("{protocol} {status} (gRPC UNAVAILABLE) three times");
         succeeds_in_time(&exporter, &case).await;
         let received = receiver.received();
         assert_eq!(received.len(), 4, "{case}: three failed tries and a retry");
@@ -359,17 +365,23 @@ async fn shutdown_never_hangs() {
     let receiver = Receiver::start();
     receiver.fault(json!({"mode": "blackhole"}));
     for protocol in PROTOCOLS {
+        receiver.reset();
         // During an export into a black hole: shutdown waits for it, within its deadline.
         let exporter = Arc::new(exporter(receiver.url(protocol), protocol, TIMEOUT));
         let export = tokio::spawn({
             let exporter = Arc::clone(&exporter);
             async move { timed(&exporter).await }
         });
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        receiver.wait_for(1, Duration::from_secs(5)); // the export is in the black hole
         let started = Instant::now();
         exporter.shutdown().await.unwrap();
         let elapsed = started.elapsed();
         eprintln!("{protocol}: shutdown during a hanging export took {elapsed:.2?}");
+        // It waited for the export, which ends only when the exporter gives up on it.
+        assert!(
+            elapsed >= Duration::from_secs_f64(TIMEOUT) - Duration::from_millis(500),
+            "{protocol}: shutdown did not wait: {elapsed:?}"
+        );
         assert!(elapsed <= bound(), "{protocol}: shutdown took {elapsed:?}");
         let (result, _) = export.await.unwrap();
         assert!(result.is_err(), "{protocol}");
