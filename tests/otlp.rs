@@ -28,7 +28,8 @@ fn otlp_config(receiver: &Receiver, protocol: OtlpProtocol) -> OtlpConfig {
     };
     OtlpConfig {
         protocol,
-        timeout_seconds: 5.0,
+        // Generous: 10,000 points take the debug build over a second on loaded cores.
+        timeout_seconds: 30.0,
         headers: HashMap::from([("x-api-key".to_string(), "sk-test-42".to_string())]),
         compression: OtlpCompression::Gzip,
         ..OtlpConfig::new(endpoint)

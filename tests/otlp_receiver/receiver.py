@@ -82,13 +82,21 @@ class State:
             return applied, self.release
 
     def record(self, protocol, headers, gzipped, request, fault):
-        to_dict = json_format.MessageToDict(request, preserving_proto_field_name=True)
+        # The request is turned into a dict when it is read (GET /received), not here: the
+        # conversion of a large request is slow and must not delay the exporter's answer.
         with self.lock:
             self.records.append({
                 "seq": len(self.records), "time": time.time(), "monotonic": time.monotonic(),
                 "protocol": protocol,
-                "headers": headers, "gzip": gzipped, "fault": fault, "request": to_dict,
+                "headers": headers, "gzip": gzipped, "fault": fault, "request": request,
             })
+
+    def received(self):
+        with self.lock:
+            records = list(self.records)
+        return [dict(r, request=json_format.MessageToDict(r["request"],
+                                                          preserving_proto_field_name=True))
+                for r in records]
 
 
 STATE = State()
@@ -211,8 +219,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/received":
-            with STATE.lock:
-                self.reply(200, list(STATE.records))
+            self.reply(200, STATE.received())
         elif self.path == "/rejected":
             with STATE.lock:
                 self.reply(200, list(STATE.rejected))
