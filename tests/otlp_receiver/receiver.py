@@ -196,13 +196,17 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, status, body=b"", content_type="application/json", extra=()):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in extra:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in extra:
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The exporter gave up on a delayed answer (its timeout): expected, not an error.
+            self.close_connection = True
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
