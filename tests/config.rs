@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use metrics_core::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
-use metrics_core::{create_exporter, MetricsConfig, MetricsError};
+use metrics_core::{create_exporter, MetricsConfig, MetricsError, MetricsGroup};
 
 /// A configuration written for the hand-written scheduler (its field names and values).
 const REFERENCE_CONFIG: &str = r#"{
@@ -369,9 +369,50 @@ fn factory_requires_an_exporter_unless_disabled() {
     let none: MetricsConfig = serde_json::from_str("{}").unwrap();
     let error = create_exporter(&none).unwrap_err().to_string();
     assert!(error.contains("configure at least one exporter"), "{error}");
-
+    // Disabled, none is needed; what it does is `a_disabled_configuration_exports_nothing`.
     let disabled: MetricsConfig = serde_json::from_str(r#"{"enabled": false}"#).unwrap();
-    assert!(create_exporter(&disabled).is_ok());
+    create_exporter(&disabled).unwrap();
+}
+
+/// `enabled: false` with both backends configured: exports and shutdown succeed, no file (nor
+/// temporary file) is written and no connection reaches the collector's port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_configuration_exports_nothing() {
+    #[derive(MetricsGroup)]
+    struct Requests {
+        #[metric(counter)]
+        requests_total: u64,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let collector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    collector.set_nonblocking(true).unwrap();
+    for protocol in [
+        OtlpProtocol::Grpc,
+        OtlpProtocol::HttpBinary,
+        OtlpProtocol::HttpJson,
+    ] {
+        let text = serde_json::json!({
+            "enabled": false,
+            "file": {"path": dir.path().join("metrics.json")},
+            "otlp": {
+                "endpoint": format!("http://{}", collector.local_addr().unwrap()),
+                "protocol": protocol.as_str(),
+            },
+        })
+        .to_string();
+        let exporter = create_exporter(&MetricsConfig::from_json(&text).unwrap()).unwrap();
+        for requests_total in 1..=3 {
+            exporter.export(&Requests { requests_total }).await.unwrap();
+        }
+        exporter.shutdown().await.unwrap();
+        let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(written.is_empty(), "{protocol}: {written:?}");
+        let connection = collector.accept();
+        assert!(
+            matches!(&connection, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "{protocol}: the collector was contacted: {connection:?}"
+        );
+    }
 }
 
 #[test]

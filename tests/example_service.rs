@@ -1,13 +1,19 @@
 //! The example service end to end: it runs, exports, stops, and leaves a `metrics.json` that
-//! reads back into the snapshot types; its committed catalog is up to date.
+//! serde reads back into the snapshot types, whole, with values that obey the simulation's
+//! rules; its catalog, printed and committed, lists the metrics written out by hand in
+//! `support::expected`.
 
 mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use serde_json::Value;
+use support::expected::{example_metrics, Metric};
 use support::snapshot::{catalog_document, MetricsSnapshot};
+
+const COMMITTED_CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/METRICS.md");
 
 /// The example binary `cargo test` builds next to the test binaries.
 fn example_binary() -> PathBuf {
@@ -29,6 +35,10 @@ fn example_binary() -> PathBuf {
 fn runs_for_three_seconds_and_leaves_a_readable_metrics_file() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
+    let unix_start = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let output = Command::new(example_binary())
         .args(["--duration", "3"])
         .current_dir(dir.path())
@@ -56,23 +66,87 @@ fn runs_for_three_seconds_and_leaves_a_readable_metrics_file() {
     );
     assert!(exports.last().unwrap().contains("(final)"), "{stdout}");
 
+    // Read by serde alone: every field there, none more (serde's own writer gives back the
+    // same document, compared as values since map order may differ), pretty-printed.
     let text = std::fs::read_to_string(dir.path().join("metrics.json")).unwrap();
     let snapshot: MetricsSnapshot = serde_json::from_str(&text).unwrap();
-    assert!(snapshot.scheduler.total_scheduled > 0);
-    assert!(snapshot.scheduler.uptime_seconds >= 2);
-    // The file is the writer's pretty output of that snapshot. Its map is a `HashMap`, written
-    // in iteration order, which reading it back does not keep: compare the documents, and
-    // the lengths for the formatting.
-    let rewritten = metrics_core::json::to_string_pretty(&snapshot).unwrap() + "\n";
-    let document = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
-    assert_eq!(document(&rewritten), document(&text));
-    assert_eq!(rewritten.len(), text.len(), "{text}");
+    let document: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(document, serde_json::to_value(&snapshot).unwrap());
+    assert!(text.starts_with("{\n  \"timestamp\": "), "{text}");
+    assert!(text.ends_with("\n}\n"), "{text}");
+    // The simulation's rules (examples/scheduler/simulation.rs), as literals.
+    let unix_end = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        (unix_start..=unix_end).contains(&snapshot.timestamp),
+        "{text}"
+    );
+    let scheduler = &snapshot.scheduler;
+    assert!(scheduler.total_scheduled > 0, "{text}");
+    // At least 2 s into a 3 s run, and no longer than the process lived.
+    assert!(
+        (2..=elapsed.as_secs()).contains(&scheduler.uptime_seconds),
+        "{elapsed:?}: {text}"
+    );
+    assert_eq!(scheduler.max_capacity, 64);
+    assert!(scheduler.running_agents <= 64, "{text}");
+    let tasks = &snapshot.task_manager;
+    assert_eq!(tasks.healthy_tasks, scheduler.running_agents);
+    assert_eq!(
+        tasks.total_tasks,
+        scheduler.running_agents + scheduler.suspended_agents
+    );
+    assert_eq!(tasks.total_memory_usage, tasks.total_tasks * (48 << 20));
+    assert_eq!(
+        snapshot.load_balancer.active_allocations,
+        scheduler.running_agents
+    );
+}
+
+/// The catalog rows of `markdown` (name, kind, unit, labels, description), code quotes removed.
+fn catalog_rows(markdown: &str) -> Vec<[String; 5]> {
+    markdown
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<String> = line
+                .trim_start_matches("| ")
+                .trim_end_matches(" |")
+                .split(" | ")
+                .map(|cell| cell.trim().replace('`', ""))
+                .collect();
+            cells.try_into().unwrap_or_else(|cells| panic!("{cells:?}"))
+        })
+        .collect()
+}
+
+/// The catalog rows `metrics` must have.
+fn expected_rows(metrics: &[Metric]) -> Vec<[String; 5]> {
+    metrics
+        .iter()
+        .map(|m| {
+            [
+                m.name.to_owned(),
+                m.kind.catalog_name().to_owned(),
+                m.unit.to_owned(),
+                m.label.unwrap_or("").to_owned(),
+                m.description.to_owned(),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn committed_catalog_lists_the_example_metrics() {
+    let committed = std::fs::read_to_string(COMMITTED_CATALOG).unwrap();
+    assert_eq!(catalog_rows(&committed), expected_rows(&example_metrics()));
 }
 
 #[test]
 fn committed_catalog_is_up_to_date() {
-    let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/METRICS.md")).unwrap();
+    let committed = std::fs::read_to_string(COMMITTED_CATALOG).unwrap();
     assert!(
         committed == catalog_document(),
         "docs/METRICS.md is out of date: run `cargo run --example scheduler -- --catalog > docs/METRICS.md`"
@@ -85,18 +159,30 @@ fn catalog_flags_print_markdown_and_json() {
         .arg("--catalog")
         .output()
         .unwrap();
-    assert_eq!(
-        String::from_utf8(markdown.stdout).unwrap(),
-        catalog_document()
-    );
+    assert!(markdown.status.success());
+    let committed = std::fs::read_to_string(COMMITTED_CATALOG).unwrap();
+    assert_eq!(String::from_utf8(markdown.stdout).unwrap(), committed);
+
     let json = Command::new(example_binary())
         .arg("--catalog-json")
         .output()
         .unwrap();
-    let entries: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(entries.as_array().unwrap().len(), 23);
-    assert_eq!(entries[21]["name"], "compaction.compactions_by_tier");
-    assert_eq!(entries[21]["labels"][0], "tier");
+    assert!(json.status.success());
+    let entries: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let expected: Vec<Value> = example_metrics()
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "name": m.name,
+                "kind": m.kind.catalog_name(),
+                "unit": m.unit,
+                "value_type": m.catalog_value_type(),
+                "labels": m.label.into_iter().collect::<Vec<_>>(),
+                "description": m.description,
+            })
+        })
+        .collect();
+    assert_eq!(entries, Value::Array(expected));
 }
 
 #[test]

@@ -11,7 +11,8 @@ use metrics_core::export::{FileExporter, OtlpExporter};
 use metrics_core::{json, MetricsConfig, MetricsExporter, MetricsGroup};
 use serde::Serialize;
 use serde_json::Value;
-use support::receiver::{metrics_by_name, Receiver};
+use support::expected::{assert_arrived, Kind, Metric, Point};
+use support::receiver::Receiver;
 
 #[derive(MetricsGroup, Serialize)]
 struct Edge {
@@ -118,23 +119,35 @@ async fn json_and_the_file_carry_a_hundred_thousand_entries() {
 fn exporter(receiver: &Receiver, protocol: OtlpProtocol) -> OtlpExporter {
     let otlp = OtlpConfig {
         protocol,
-        timeout_seconds: 10.0,
+        // Generous: 100,000 points take the debug build and the receiver seconds (measured:
+        // 13 s with both cores loaded by builds).
+        timeout_seconds: 60.0,
         ..OtlpConfig::new(receiver.url(protocol))
     };
     OtlpExporter::new(&MetricsConfig::default(), &otlp).unwrap()
 }
 
-/// The value of a metric's only data point, as the receiver decoded it.
-fn only_point<'a>(metrics: &'a BTreeMap<String, Value>, name: &str) -> &'a Value {
-    let metric = &metrics[name];
-    let data = if metric["sum"].is_object() {
-        &metric["sum"]
-    } else {
-        &metric["gauge"]
-    };
-    let points = data["data_points"].as_array().unwrap();
-    assert_eq!(points.len(), 1, "{name}: {points:?}");
-    &points[0]
+/// What `edge()` must arrive as: the finite values, each with its exact OTLP type.
+fn edge_metrics() -> Vec<Metric> {
+    use Kind::{Counter, Gauge, UpDownCounter};
+    use Point::{Double, Int};
+    vec![
+        Metric::one("fine", Gauge, "", "", Double(1.5)),
+        Metric::one("huge", Gauge, "", "", Int(i64::MAX)),
+        Metric::one("huge_total", Counter, "", "", Int(i64::MAX)),
+        Metric::one("max", Gauge, "", "", Int(i64::MAX)),
+        Metric::one("min", Gauge, "", "", Int(i64::MIN)),
+        Metric::one("min_delta", UpDownCounter, "", "", Int(i64::MIN)),
+        Metric::labeled(
+            "mixed",
+            Gauge,
+            "",
+            "One finite entry, one infinite, one NaN.",
+            "k",
+            [("a", Double(1.0))],
+        ),
+        Metric::one("neg_zero", Gauge, "", "", Double(-0.0)),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,41 +164,10 @@ async fn otlp_leaves_out_non_finite_values_with_a_warning_and_saturates_u64() {
             .export(&edge())
             .await
             .unwrap_or_else(|e| panic!("{protocol}: {e}"));
-        let metrics = metrics_by_name(&receiver.received()[0]);
-        // NaN and infinities are left out; the rest of the export goes through.
-        let names: Vec<&str> = metrics.keys().map(String::as_str).collect();
-        assert_eq!(
-            names,
-            [
-                "fine",
-                "huge",
-                "huge_total",
-                "max",
-                "min",
-                "min_delta",
-                "mixed",
-                "neg_zero"
-            ],
-            "{protocol}"
-        );
-        assert_eq!(only_point(&metrics, "fine")["as_double"], 1.5);
-        let mixed = only_point(&metrics, "mixed");
-        assert_eq!(mixed["as_double"], 1.0, "{protocol}");
-        assert_eq!(mixed["attributes"][0]["value"]["string_value"], "a");
-        let neg_zero = only_point(&metrics, "neg_zero")["as_double"].as_f64();
-        assert!(
-            neg_zero == Some(0.0) && neg_zero.unwrap().is_sign_negative(),
-            "{protocol}"
-        );
-        // OTLP integers are signed 64-bit: larger unsigned values saturate.
-        for name in ["huge", "huge_total", "max"] {
-            let point = only_point(&metrics, name);
-            assert_eq!(point["as_int"], i64::MAX.to_string(), "{protocol} {name}");
-        }
-        for name in ["min", "min_delta"] {
-            let point = only_point(&metrics, name);
-            assert_eq!(point["as_int"], i64::MIN.to_string(), "{protocol} {name}");
-        }
+        // NaN and infinities are left out, the rest goes through; OTLP integers are
+        // signed 64-bit, so larger unsigned values saturate; -0.0 keeps its sign.
+        eprintln!("{protocol}");
+        assert_arrived(&receiver.received()[0], &edge_metrics());
         assert!(receiver.rejected().is_empty(), "{protocol}");
     }
     // Warned once per exporter, naming the metrics left out; an unchanged set again is a
@@ -230,17 +212,68 @@ async fn otlp_carries_a_hundred_thousand_entries() {
     let started = Instant::now();
     exporter.export(&wide).await.unwrap();
     eprintln!("100,000 points over gRPC in {:?}", started.elapsed());
-    let received = receiver.received();
-    let points = metrics_by_name(&received[0])["per_key"]["sum"]["data_points"]
-        .as_array()
-        .unwrap()
-        .clone();
-    assert_eq!(points.len(), 100_000);
-    for point in points {
-        let key = point["attributes"][0]["value"]["string_value"]
-            .as_str()
-            .unwrap();
-        let value: u64 = point["as_int"].as_str().unwrap().parse().unwrap();
-        assert_eq!(wide.per_key[key], value);
+    let want = Metric {
+        name: "per_key",
+        kind: Kind::Counter,
+        unit: "",
+        description: "",
+        label: Some("key"),
+        points: (0..100_000)
+            .map(|i| (Some(format!("k{i:06}")), Point::Int(i)))
+            .collect(),
+    };
+    assert_arrived(&receiver.received()[0], &[want]);
+}
+
+/// Each kind with each value type, over each protocol: counters arrive as monotonic
+/// cumulative Sums, up-down counters as non-monotonic cumulative Sums, gauges as Gauges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_arrives_as_its_otlp_type() {
+    #[derive(MetricsGroup)]
+    struct Kinds {
+        #[metric(counter)]
+        count: u64,
+        #[metric(counter)]
+        count_f: f64,
+        #[metric(up_down_counter)]
+        level: i64,
+        #[metric(up_down_counter)]
+        level_u: u32,
+        #[metric(up_down_counter)]
+        level_f: f64,
+        #[metric(gauge)]
+        gauge: i64,
+        gauge_f: f64,
+    }
+    use Kind::{Counter, Gauge, UpDownCounter};
+    use Point::{Double, Int};
+    let want = [
+        Metric::one("count", Counter, "", "", Int(7)),
+        Metric::one("count_f", Counter, "", "", Double(2.5)),
+        Metric::one("level", UpDownCounter, "", "", Int(-4)),
+        Metric::one("level_u", UpDownCounter, "", "", Int(9)),
+        Metric::one("level_f", UpDownCounter, "", "", Double(-0.5)),
+        Metric::one("gauge", Gauge, "", "", Int(-1)),
+        Metric::one("gauge_f", Gauge, "", "", Double(0.25)),
+    ];
+    let receiver = Receiver::start();
+    for protocol in [
+        OtlpProtocol::Grpc,
+        OtlpProtocol::HttpBinary,
+        OtlpProtocol::HttpJson,
+    ] {
+        receiver.reset();
+        let kinds = Kinds {
+            count: 7,
+            count_f: 2.5,
+            level: -4,
+            level_u: 9,
+            level_f: -0.5,
+            gauge: -1,
+            gauge_f: 0.25,
+        };
+        exporter(&receiver, protocol).export(&kinds).await.unwrap();
+        eprintln!("{protocol}");
+        assert_arrived(&receiver.received()[0], &want);
     }
 }

@@ -6,7 +6,8 @@ Serves on 127.0.0.1:
   * HTTP  POST /v1/metrics (application/x-protobuf or application/json, optional gzip)
 and a control API on the HTTP port:
   GET  /received  -> JSON list of every accepted export request, oldest first:
-       {"seq", "time", "protocol": "grpc"|"http/protobuf"|"http/json",
+       {"seq", "time" (Unix seconds), "monotonic" (seconds on the receiver's monotonic clock,
+        for the gaps between requests), "protocol": "grpc"|"http/protobuf"|"http/json",
         "headers": {lowercased name: value} (gRPC: metadata; grpc core strips grpc-* and
         content-type), "gzip": bool, "fault": null | the fault applied,
         "request": MessageToDict(ExportMetricsServiceRequest, preserving_proto_field_name=True)
@@ -81,12 +82,21 @@ class State:
             return applied, self.release
 
     def record(self, protocol, headers, gzipped, request, fault):
-        to_dict = json_format.MessageToDict(request, preserving_proto_field_name=True)
+        # The request is turned into a dict when it is read (GET /received), not here: the
+        # conversion of a large request is slow and must not delay the exporter's answer.
         with self.lock:
             self.records.append({
-                "seq": len(self.records), "time": time.time(), "protocol": protocol,
-                "headers": headers, "gzip": gzipped, "fault": fault, "request": to_dict,
+                "seq": len(self.records), "time": time.time(), "monotonic": time.monotonic(),
+                "protocol": protocol,
+                "headers": headers, "gzip": gzipped, "fault": fault, "request": request,
             })
+
+    def received(self):
+        with self.lock:
+            records = list(self.records)
+        return [dict(r, request=json_format.MessageToDict(r["request"],
+                                                          preserving_proto_field_name=True))
+                for r in records]
 
 
 STATE = State()
@@ -186,13 +196,17 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, status, body=b"", content_type="application/json", extra=()):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in extra:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in extra:
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The exporter gave up on a delayed answer (its timeout): expected, not an error.
+            self.close_connection = True
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -209,8 +223,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/received":
-            with STATE.lock:
-                self.reply(200, list(STATE.records))
+            self.reply(200, STATE.received())
         elif self.path == "/rejected":
             with STATE.lock:
                 self.reply(200, list(STATE.rejected))
