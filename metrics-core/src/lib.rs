@@ -45,6 +45,7 @@ pub mod export;
 mod field;
 mod group;
 pub mod json;
+pub mod otlp;
 mod reporter;
 pub mod schema;
 

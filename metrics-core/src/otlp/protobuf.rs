@@ -1,0 +1,124 @@
+//! The request as protobuf, written in one pass over the values (see `wire`).
+//!
+//! ```text
+//! ExportMetricsServiceRequest { resource_metrics (1): ResourceMetrics {
+//!   resource (1), scope_metrics (2): ScopeMetrics { scope (1), metrics (2): Metric {
+//!     name (1), description (2), unit (3), gauge (5) | sum (7) {
+//!       data_points (1): NumberDataPoint {
+//!         start_time_unix_nano (2, fixed64), time_unix_nano (3, fixed64),
+//!         as_double (4, double) | as_int (6, sfixed64), attributes (7): KeyValue },
+//!       aggregation_temporality (2), is_monotonic (3) } } } } }
+//! ```
+
+use super::context::OtlpContext;
+use super::prepared::{PointValue, PreparedMetric};
+use super::walk::{walk, Sink};
+use super::wire::{self, Nested};
+use crate::Visitor;
+
+/// Bytes reserved for the lengths of the messages that enclose all metrics (ResourceMetrics,
+/// ScopeMetrics: up to 2 MiB without moving the body), of one metric (up to 16 KiB) and of
+/// its Gauge or Sum (a single point's fits in one byte).
+const RESERVED_OUTER: usize = 3;
+const RESERVED_METRIC: usize = 2;
+const RESERVED_DATA: usize = 1;
+
+/// Writes the request: the context's resource and scope, then the metrics `visit` gives points.
+pub(super) fn encode(
+    out: &mut Vec<u8>,
+    context: &OtlpContext,
+    metrics: &[PreparedMetric],
+    visit: impl FnOnce(&mut dyn Visitor),
+) {
+    let resource_metrics = wire::begin(out, 1, RESERVED_OUTER);
+    out.extend_from_slice(&context.resource_protobuf);
+    let scope_metrics = wire::begin(out, 2, RESERVED_OUTER);
+    out.extend_from_slice(&context.scope_protobuf);
+    let mut times = [0; 18];
+    times[0] = wire::i64_key(2);
+    times[1..9].copy_from_slice(&context.start_time_unix_nano.to_le_bytes());
+    times[9] = wire::i64_key(3);
+    times[10..].copy_from_slice(&context.time_unix_nano.to_le_bytes());
+    let mut sink = ProtobufSink {
+        out,
+        times,
+        open: None,
+    };
+    walk(metrics, visit, &mut sink);
+    wire::end(out, scope_metrics);
+    wire::end(out, resource_metrics);
+}
+
+struct ProtobufSink<'a> {
+    out: &'a mut Vec<u8>,
+    /// The start time and time fields as written: a Sum's points carry both, a Gauge's the
+    /// last 9 bytes.
+    times: [u8; 18],
+    /// The open Metric and its Gauge or Sum.
+    open: Option<(Nested, Nested)>,
+}
+
+impl Sink for ProtobufSink<'_> {
+    fn begin_metric(&mut self, metric: &PreparedMetric) {
+        let out = &mut *self.out;
+        let nested = wire::begin(out, 2, RESERVED_METRIC);
+        out.extend_from_slice(&metric.protobuf_head);
+        let data = wire::begin(out, metric.protobuf_data_field, RESERVED_DATA);
+        self.open = Some((nested, data));
+    }
+
+    #[inline]
+    fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue) {
+        let out = &mut *self.out;
+        let times = if metric.is_sum {
+            &self.times[..]
+        } else {
+            &self.times[9..]
+        };
+        // KeyValue { key, value: AnyValue { string_value } }: sized directly, no patching.
+        let (key_value_len, any_len) = match label {
+            Some(label) => {
+                let any_len = 1 + wire::varint_len(label.len() as u64) + label.len();
+                let len = metric.protobuf_label_key.len()
+                    + 1
+                    + wire::varint_len(any_len as u64)
+                    + any_len;
+                (len, any_len)
+            }
+            None => (0, 0),
+        };
+        let attribute_len = match label {
+            Some(_) => 1 + wire::varint_len(key_value_len as u64) + key_value_len,
+            None => 0,
+        };
+        out.push(wire::len_key(1));
+        wire::varint(out, (times.len() + 9 + attribute_len) as u64);
+        out.extend_from_slice(times);
+        match value {
+            PointValue::Double(v) => {
+                out.push(wire::i64_key(4));
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            PointValue::Int(v) => {
+                out.push(wire::i64_key(6));
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        if let Some(label) = label {
+            out.push(wire::len_key(7));
+            wire::varint(out, key_value_len as u64);
+            out.extend_from_slice(&metric.protobuf_label_key);
+            out.push(wire::len_key(2));
+            wire::varint(out, any_len as u64);
+            wire::bytes_field(out, 1, label.as_bytes());
+        }
+    }
+
+    fn end_metric(&mut self, metric: &PreparedMetric) {
+        if let Some((nested, data)) = self.open.take() {
+            self.out.extend_from_slice(metric.protobuf_data_tail);
+            wire::end(self.out, data);
+            wire::end(self.out, nested);
+        }
+    }
+}
