@@ -17,11 +17,10 @@ use super::wire::{self, Nested};
 use crate::Visitor;
 
 /// Bytes reserved for the lengths of the messages that enclose all metrics (ResourceMetrics,
-/// ScopeMetrics: up to 2 MiB without moving the body), of one metric (up to 16 KiB) and of
-/// its Gauge or Sum (a single point's fits in one byte).
-const RESERVED_OUTER: usize = 3;
-const RESERVED_METRIC: usize = 2;
-const RESERVED_DATA: usize = 1;
+/// ScopeMetrics: up to 16 KiB without moving the body), of a labeled metric and of its Gauge
+/// or Sum (up to 16 KiB). An unlabeled metric has at most one point and is sized exactly.
+const RESERVED_OUTER: usize = 2;
+const RESERVED_LABELED: usize = 2;
 
 /// Writes the request: the context's resource and scope, then the metrics `visit` gives points.
 pub(super) fn encode(
@@ -54,64 +53,87 @@ struct ProtobufSink<'a> {
     /// The start time and time fields as written: a Sum's points carry both, a Gauge's the
     /// last 9 bytes.
     times: [u8; 18],
-    /// The open Metric and its Gauge or Sum.
+    /// The open labeled Metric and its Gauge or Sum.
     open: Option<(Nested, Nested)>,
+}
+
+/// The time fields `metric`'s points carry, from [`ProtobufSink::times`].
+fn times_of<'t>(times: &'t [u8; 18], metric: &PreparedMetric) -> &'t [u8] {
+    if metric.is_sum {
+        times
+    } else {
+        &times[9..]
+    }
+}
+
+/// The length of a data point without attributes: its times and its value (key and 8 bytes).
+fn point_len(times: &[u8]) -> usize {
+    times.len() + 9
+}
+
+/// Appends a data point's times and value.
+#[inline]
+fn point_body(out: &mut Vec<u8>, times: &[u8], value: PointValue) {
+    out.extend_from_slice(times);
+    let (key, bytes) = match value {
+        PointValue::Double(v) => (wire::i64_key(4), v.to_le_bytes()),
+        PointValue::Int(v) => (wire::i64_key(6), v.to_le_bytes()),
+    };
+    out.push(key);
+    out.extend_from_slice(&bytes);
 }
 
 impl Sink for ProtobufSink<'_> {
     fn begin_metric(&mut self, metric: &PreparedMetric) {
+        // An unlabeled metric is written whole with its point.
+        if !metric.labeled {
+            return;
+        }
         let out = &mut *self.out;
-        let nested = wire::begin(out, 2, RESERVED_METRIC);
+        let nested = wire::begin(out, 2, RESERVED_LABELED);
         out.extend_from_slice(&metric.protobuf_head);
-        let data = wire::begin(out, metric.protobuf_data_field, RESERVED_DATA);
+        let data = wire::begin(out, metric.protobuf_data_field, RESERVED_LABELED);
         self.open = Some((nested, data));
     }
 
     #[inline]
     fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue) {
+        let times = times_of(&self.times, metric);
+        let point_len = point_len(times);
         let out = &mut *self.out;
-        let times = if metric.is_sum {
-            &self.times[..]
-        } else {
-            &self.times[9..]
-        };
-        // KeyValue { key, value: AnyValue { string_value } }: sized directly, no patching.
-        let (key_value_len, any_len) = match label {
-            Some(label) => {
-                let any_len = 1 + wire::varint_len(label.len() as u64) + label.len();
-                let len = metric.protobuf_label_key.len()
-                    + 1
-                    + wire::varint_len(any_len as u64)
-                    + any_len;
-                (len, any_len)
-            }
-            None => (0, 0),
-        };
-        let attribute_len = match label {
-            Some(_) => 1 + wire::varint_len(key_value_len as u64) + key_value_len,
-            None => 0,
-        };
-        out.push(wire::len_key(1));
-        wire::varint(out, (times.len() + 9 + attribute_len) as u64);
-        out.extend_from_slice(times);
-        match value {
-            PointValue::Double(v) => {
-                out.push(wire::i64_key(4));
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-            PointValue::Int(v) => {
-                out.push(wire::i64_key(6));
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        if let Some(label) = label {
-            out.push(wire::len_key(7));
-            wire::varint(out, key_value_len as u64);
-            out.extend_from_slice(&metric.protobuf_label_key);
+        let Some(label) = label else {
+            // Metric { head, gauge | sum { data_points: [point], tail } }, sized exactly.
+            let data_len = 1
+                + wire::varint_len(point_len as u64)
+                + point_len
+                + metric.protobuf_data_tail.len();
+            let metric_len =
+                metric.protobuf_head.len() + 1 + wire::varint_len(data_len as u64) + data_len;
             out.push(wire::len_key(2));
-            wire::varint(out, any_len as u64);
-            wire::bytes_field(out, 1, label.as_bytes());
-        }
+            wire::varint(out, metric_len as u64);
+            out.extend_from_slice(&metric.protobuf_head);
+            out.push(wire::len_key(metric.protobuf_data_field));
+            wire::varint(out, data_len as u64);
+            out.push(wire::len_key(1));
+            wire::varint(out, point_len as u64);
+            point_body(out, times, value);
+            out.extend_from_slice(metric.protobuf_data_tail);
+            return;
+        };
+        // attributes: [KeyValue { key, value: AnyValue { string_value } }], sized directly.
+        let any_len = 1 + wire::varint_len(label.len() as u64) + label.len();
+        let key_value_len =
+            metric.protobuf_label_key.len() + 1 + wire::varint_len(any_len as u64) + any_len;
+        let attribute_len = 1 + wire::varint_len(key_value_len as u64) + key_value_len;
+        out.push(wire::len_key(1));
+        wire::varint(out, (point_len + attribute_len) as u64);
+        point_body(out, times, value);
+        out.push(wire::len_key(7));
+        wire::varint(out, key_value_len as u64);
+        out.extend_from_slice(&metric.protobuf_label_key);
+        out.push(wire::len_key(2));
+        wire::varint(out, any_len as u64);
+        wire::bytes_field(out, 1, label.as_bytes());
     }
 
     fn end_metric(&mut self, metric: &PreparedMetric) {
