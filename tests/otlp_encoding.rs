@@ -565,3 +565,37 @@ fn appends_to_what_the_buffer_holds() {
     assert_eq!(&after[..6], b"prefix");
     assert_eq!(after[6..], alone[..]);
 }
+
+/// Threads encoding a group type none has encoded before, at once, all prepare or find the
+/// same static parts: every request is the one a lone thread writes.
+#[test]
+fn concurrent_first_encodes_agree() {
+    #[derive(MetricsGroup)]
+    struct Fresh {
+        /// Seen by many threads at once.
+        #[metric(counter, label = "thread")]
+        by_thread: BTreeMap<String, u64>,
+        level: f64,
+    }
+    let fresh = Fresh {
+        by_thread: (0..50).map(|i| (format!("t{i}"), i)).collect(),
+        level: 0.5,
+    };
+    let barrier = std::sync::Barrier::new(8);
+    let bodies: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let mut body = Vec::new();
+                    encode_protobuf(&fresh, &context(), &mut body);
+                    body
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let request = ExportMetricsServiceRequest::decode(&bodies[0][..]).unwrap();
+    assert_eq!(point_count(&request), 51);
+    assert!(bodies.iter().all(|body| *body == bodies[0]));
+}
