@@ -599,3 +599,34 @@ fn concurrent_first_encodes_agree() {
     assert_eq!(point_count(&request), 51);
     assert!(bodies.iter().all(|body| *body == bodies[0]));
 }
+
+/// Lengths are reserved as large as the last encode of the type needed: a map whose
+/// lengths take 1 to 4 bytes, shrinking and growing between encodes, is encoded the same
+/// as by the first encode of its size, and decodes to its points.
+#[test]
+fn maps_that_shrink_and_grow_between_encodes() {
+    #[derive(MetricsGroup)]
+    struct Sized {
+        #[metric(counter, label = "k")]
+        entries: BTreeMap<String, u64>,
+    }
+    let encode = |n: u64| {
+        let mut body = Vec::new();
+        let group = Sized {
+            entries: (0..n).map(|i| (format!("k{i}"), i)).collect(),
+        };
+        encode_protobuf(&group, &context(), &mut body);
+        let request = ExportMetricsServiceRequest::decode(&body[..]).expect("decodes");
+        assert_eq!(point_count(&request) as u64, n, "size {n}");
+        body
+    };
+    let sizes = [1000, 1, 100_000, 10, 0, 3];
+    let first: Vec<Vec<u8>> = sizes.iter().map(|&n| encode(n)).collect();
+    for n in [1, 100_000, 0, 1000, 10, 100_000, 3, 1] {
+        let same = sizes.iter().position(|&m| m == n).unwrap();
+        assert!(
+            encode(n) == first[same],
+            "size {n} differs from its first encode"
+        );
+    }
+}

@@ -85,7 +85,7 @@ where
     G: ?Sized + DynMetricsGroup,
 {
     let prepared = prepared::prepared(group.schema());
-    protobuf::encode(out, context, &prepared.metrics, |visitor| {
+    protobuf::encode(out, context, prepared, |visitor| {
         group.visit_metrics(visitor)
     });
 }

@@ -23,6 +23,8 @@ pub(super) struct PreparedMetric {
     pub(super) protobuf_data_tail: &'static [u8],
     /// The label attribute's `KeyValue.key` (1) field.
     pub(super) protobuf_label_key: Box<[u8]>,
+    /// What a labeled metric's `Metric` and Gauge or Sum lengths took last time.
+    pub(super) protobuf_hints: [wire::LengthHint; 2],
     /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
     pub(super) json_head: Box<[u8]>,
     /// A point's opening up to its label's value: `{"attributes":[{"key":..,"value":{"stringValue":`.
@@ -69,6 +71,7 @@ impl PreparedMetric {
                 (false, _) => &[],
             },
             protobuf_label_key: protobuf_label_key.into(),
+            protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
             json_head: json_head(name, descriptor, is_sum, monotonic).into(),
             json_label_head: json_label_head.into(),
         }
@@ -131,6 +134,8 @@ impl PointValue {
 /// The fragments of every metric of a group type, in schema order.
 pub(super) struct Prepared {
     pub(super) metrics: Box<[PreparedMetric]>,
+    /// What the `ResourceMetrics` and `ScopeMetrics` lengths took last time.
+    pub(super) protobuf_hints: [wire::LengthHint; 2],
 }
 
 /// The prepared fragments of `schema`, built at its first encode.
@@ -157,7 +162,10 @@ pub(super) fn prepared(schema: &'static GroupSchema) -> &'static Prepared {
         .metrics()
         .map(|metric| PreparedMetric::new(&metric.name, metric.descriptor))
         .collect();
-    let prepared: &'static Prepared = Box::leak(Box::new(Prepared { metrics }));
+    let prepared: &'static Prepared = Box::leak(Box::new(Prepared {
+        metrics,
+        protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
+    }));
     cache.push((schema, prepared));
     prepared
 }

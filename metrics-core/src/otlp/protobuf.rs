@@ -11,27 +11,25 @@
 //! ```
 
 use super::context::OtlpContext;
-use super::prepared::{PointValue, PreparedMetric};
+use super::prepared::{PointValue, Prepared, PreparedMetric};
 use super::walk::{walk, Sink};
 use super::wire::{self, Nested};
 use crate::Visitor;
-
-/// Bytes reserved for the lengths of the messages that enclose all metrics (ResourceMetrics,
-/// ScopeMetrics: up to 16 KiB without moving the body), of a labeled metric and of its Gauge
-/// or Sum (up to 16 KiB). An unlabeled metric has at most one point and is sized exactly.
-const RESERVED_OUTER: usize = 2;
-const RESERVED_LABELED: usize = 2;
 
 /// Writes the request: the context's resource and scope, then the metrics `visit` gives points.
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
-    metrics: &[PreparedMetric],
+    prepared: &Prepared,
     visit: impl FnOnce(&mut dyn Visitor),
 ) {
-    let resource_metrics = wire::begin(out, 1, RESERVED_OUTER);
+    // The enclosing messages' and labeled metrics' lengths are reserved as large as they
+    // were last time (see `wire::LengthHint`); an unlabeled metric has at most one point
+    // and is sized exactly.
+    let [resource_hint, scope_hint] = &prepared.protobuf_hints;
+    let resource_metrics = wire::begin(out, 1, resource_hint.get());
     out.extend_from_slice(&context.resource_protobuf);
-    let scope_metrics = wire::begin(out, 2, RESERVED_OUTER);
+    let scope_metrics = wire::begin(out, 2, scope_hint.get());
     out.extend_from_slice(&context.scope_protobuf);
     let mut times = [0; 18];
     times[0] = wire::i64_key(2);
@@ -43,9 +41,9 @@ pub(super) fn encode(
         times,
         open: None,
     };
-    walk(metrics, visit, &mut sink);
-    wire::end(out, scope_metrics);
-    wire::end(out, resource_metrics);
+    walk(&prepared.metrics, visit, &mut sink);
+    scope_hint.set(wire::end(out, scope_metrics));
+    resource_hint.set(wire::end(out, resource_metrics));
 }
 
 struct ProtobufSink<'a> {
@@ -90,9 +88,10 @@ impl Sink for ProtobufSink<'_> {
             return;
         }
         let out = &mut *self.out;
-        let nested = wire::begin(out, 2, RESERVED_LABELED);
+        let [metric_hint, data_hint] = &metric.protobuf_hints;
+        let nested = wire::begin(out, 2, metric_hint.get());
         out.extend_from_slice(&metric.protobuf_head);
-        let data = wire::begin(out, metric.protobuf_data_field, RESERVED_LABELED);
+        let data = wire::begin(out, metric.protobuf_data_field, data_hint.get());
         self.open = Some((nested, data));
     }
 
@@ -139,8 +138,9 @@ impl Sink for ProtobufSink<'_> {
     fn end_metric(&mut self, metric: &PreparedMetric) {
         if let Some((nested, data)) = self.open.take() {
             self.out.extend_from_slice(metric.protobuf_data_tail);
-            wire::end(self.out, data);
-            wire::end(self.out, nested);
+            let [metric_hint, data_hint] = &metric.protobuf_hints;
+            data_hint.set(wire::end(self.out, data));
+            metric_hint.set(wire::end(self.out, nested));
         }
     }
 }

@@ -3,6 +3,10 @@
 //! A nested message is length-delimited, and its length comes before it. [`begin`] reserves
 //! room for the length and [`end`] writes it once the body is known, moving the body when the
 //! guess was wrong: one pass over the values, no sizing pass, and the varints stay minimal.
+//! A [`LengthHint`] remembers what a message's length took last time, so that a request of
+//! the same shape as the last one moves nothing.
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The key of a length-delimited field (wire type 2).
 pub(super) const fn len_key(field: u8) -> u8 {
@@ -61,9 +65,9 @@ pub(super) fn begin(out: &mut Vec<u8>, field: u8, reserved: usize) -> Nested {
 }
 
 /// Closes a message opened by [`begin`]: writes its length as a minimal varint, moving the
-/// body if that takes more or fewer bytes than were reserved.
+/// body if that takes more or fewer bytes than were reserved. Returns the bytes it took.
 #[inline]
-pub(super) fn end(out: &mut Vec<u8>, nested: Nested) {
+pub(super) fn end(out: &mut Vec<u8>, nested: Nested) -> usize {
     let Nested { at, reserved } = nested;
     let body = at + reserved;
     let len = out.len() - body;
@@ -80,6 +84,30 @@ pub(super) fn end(out: &mut Vec<u8>, nested: Nested) {
     for byte in &mut out[at..at + needed] {
         *byte = value as u8 & 0x7f | if value >= 0x80 { 0x80 } else { 0 };
         value >>= 7;
+    }
+    needed
+}
+
+/// The bytes one message's length took at the last encode, to reserve at the next.
+///
+/// Shared by threads encoding the same group type: a stale or raced value only costs a move.
+#[derive(Debug)]
+pub(super) struct LengthHint(AtomicU8);
+
+impl LengthHint {
+    pub(super) const fn new(bytes: u8) -> Self {
+        LengthHint(AtomicU8::new(bytes))
+    }
+
+    #[inline]
+    pub(super) fn get(&self) -> usize {
+        usize::from(self.0.load(Ordering::Relaxed)).max(1)
+    }
+
+    #[inline]
+    pub(super) fn set(&self, bytes: usize) {
+        // A varint of a length takes at most 10 bytes.
+        self.0.store(bytes as u8, Ordering::Relaxed);
     }
 }
 
@@ -120,7 +148,7 @@ mod tests {
                 let mut out = vec![9];
                 let nested = begin(&mut out, 2, reserved);
                 out.extend_from_slice(&body);
-                end(&mut out, nested);
+                assert_eq!(end(&mut out, nested), varint_len(len as u64));
                 assert_eq!(out, expected, "len {len}, reserved {reserved}");
             }
         }
