@@ -53,6 +53,7 @@ pub mod export;
 mod field;
 mod group;
 pub mod json;
+pub mod otlp;
 #[cfg(feature = "export")]
 mod reporter;
 pub mod schema;

@@ -1,0 +1,143 @@
+//! The request as OTLP/JSON: the protobuf JSON mapping with lowerCamelCase keys, 64-bit
+//! integers as decimal strings, enums as integers, default values left out.
+
+use serde_json::ser::{CompactFormatter, Formatter};
+
+use super::context::OtlpContext;
+use super::prepared::{PointValue, PreparedMetric};
+use super::walk::{walk, Sink};
+use crate::Visitor;
+
+/// Appends `value` as a JSON string, escaped as serde_json escapes.
+pub(super) fn string(out: &mut Vec<u8>, value: &str) {
+    // Serializing a `str` into a Vec cannot fail, and allocates nothing but the Vec's growth.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// Appends `{"key":..,"value":{"stringValue":..}}`.
+pub(super) fn key_value(out: &mut Vec<u8>, key: &str, value: &str) {
+    out.extend_from_slice(b"{\"key\":");
+    string(out, key);
+    out.extend_from_slice(b",\"value\":{\"stringValue\":");
+    string(out, value);
+    out.extend_from_slice(b"}}");
+}
+
+/// The start time and time members as every point writes them, built once per request.
+struct Times {
+    bytes: [u8; 96],
+    len: usize,
+    /// Where `"timeUnixNano"` starts: a Gauge's points write only from here.
+    time_at: usize,
+}
+
+impl Times {
+    fn new(context: &OtlpContext) -> Times {
+        let mut times = Times {
+            bytes: [0; 96],
+            len: 0,
+            time_at: 0,
+        };
+        times.push(b"\"startTimeUnixNano\":\"");
+        times.push_u64(context.start_time_unix_nano);
+        times.push(b"\",");
+        times.time_at = times.len;
+        times.push(b"\"timeUnixNano\":\"");
+        times.push_u64(context.time_unix_nano);
+        times.push(b"\",");
+        times
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn push_u64(&mut self, value: u64) {
+        let mut rest = &mut self.bytes[self.len..];
+        let before = rest.len();
+        // At most 20 digits; the array has room for both numbers.
+        let _ = CompactFormatter.write_u64(&mut rest, value);
+        self.len += before - rest.len();
+    }
+
+    fn for_metric(&self, metric: &PreparedMetric) -> &[u8] {
+        let from = if metric.is_sum { 0 } else { self.time_at };
+        &self.bytes[from..self.len]
+    }
+}
+
+/// Writes the request: the context's resource and scope, then the metrics `visit` gives points.
+pub(super) fn encode(
+    out: &mut Vec<u8>,
+    context: &OtlpContext,
+    metrics: &[PreparedMetric],
+    visit: impl FnOnce(&mut dyn Visitor),
+) {
+    out.extend_from_slice(b"{\"resourceMetrics\":[{");
+    out.extend_from_slice(&context.resource_json);
+    out.extend_from_slice(b",\"scopeMetrics\":[{");
+    out.extend_from_slice(&context.scope_json);
+    out.extend_from_slice(b",\"metrics\":[");
+    let mut sink = JsonSink {
+        out,
+        times: Times::new(context),
+        first_metric: true,
+        first_point: true,
+    };
+    walk(metrics, visit, &mut sink);
+    out.extend_from_slice(b"]}]}]}");
+}
+
+struct JsonSink<'a> {
+    out: &'a mut Vec<u8>,
+    times: Times,
+    first_metric: bool,
+    first_point: bool,
+}
+
+impl Sink for JsonSink<'_> {
+    fn begin_metric(&mut self, metric: &PreparedMetric) {
+        if !self.first_metric {
+            self.out.push(b',');
+        }
+        self.first_metric = false;
+        self.first_point = true;
+        self.out.extend_from_slice(&metric.json_head);
+    }
+
+    #[inline]
+    fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue) {
+        let out = &mut *self.out;
+        if !self.first_point {
+            out.push(b',');
+        }
+        self.first_point = false;
+        match label {
+            Some(label) => {
+                out.extend_from_slice(&metric.json_label_head);
+                string(out, label);
+                out.extend_from_slice(b"}}],");
+            }
+            None => out.push(b'{'),
+        }
+        out.extend_from_slice(self.times.for_metric(metric));
+        // Writing into a Vec cannot fail.
+        match value {
+            PointValue::Int(v) => {
+                out.extend_from_slice(b"\"asInt\":\"");
+                let _ = CompactFormatter.write_i64(out, v);
+                out.extend_from_slice(b"\"}");
+            }
+            PointValue::Double(v) => {
+                out.extend_from_slice(b"\"asDouble\":");
+                let _ = CompactFormatter.write_f64(out, v);
+                out.push(b'}');
+            }
+        }
+    }
+
+    fn end_metric(&mut self, _metric: &PreparedMetric) {
+        self.out.extend_from_slice(b"]}}");
+    }
+}

@@ -1,0 +1,205 @@
+//! The static parts of a group type's metrics, encoded once per type: names with their full
+//! dotted path, descriptions, units, kinds and label keys, as protobuf and JSON fragments.
+
+use std::sync::{PoisonError, RwLock};
+
+use super::{json, wire};
+use crate::schema::{GroupSchema, MetricKind, ValueType};
+use crate::Number;
+
+/// One metric's fragments. A request is these, in schema order, around the points.
+pub(super) struct PreparedMetric {
+    pub(super) value_type: ValueType,
+    /// Counters and up-down counters are cumulative Sums, whose points carry a start time.
+    pub(super) is_sum: bool,
+    /// Whether points carry their map key as an attribute.
+    pub(super) labeled: bool,
+    /// `Metric` fields `name` (1), `description` (2), `unit` (3): the start of its body.
+    pub(super) protobuf_head: Box<[u8]>,
+    /// The `Metric` field holding the points: `gauge` (5) or `sum` (7).
+    pub(super) protobuf_data_field: u8,
+    /// A Sum's `aggregation_temporality` (2, cumulative) and `is_monotonic` (3), written after
+    /// its points; empty for a Gauge.
+    pub(super) protobuf_data_tail: &'static [u8],
+    /// The label attribute's `KeyValue.key` (1) field.
+    pub(super) protobuf_label_key: Box<[u8]>,
+    /// What a labeled metric's `Metric` and Gauge or Sum lengths took last time.
+    pub(super) protobuf_hints: [wire::LengthHint; 2],
+    /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
+    pub(super) json_head: Box<[u8]>,
+    /// A point's opening up to its label's value: `{"attributes":[{"key":..,"value":{"stringValue":`.
+    pub(super) json_label_head: Box<[u8]>,
+}
+
+/// The cumulative temporality (2) and `is_monotonic: true`; prost leaves `false` out too.
+const MONOTONIC_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 2, wire::varint_key(3), 1];
+const SUM_TAIL: [u8; 2] = [wire::varint_key(2), 2];
+
+impl PreparedMetric {
+    fn new(name: &str, descriptor: &crate::schema::MetricDescriptor) -> Self {
+        let (is_sum, monotonic) = match descriptor.kind {
+            MetricKind::Counter => (true, true),
+            MetricKind::UpDownCounter => (true, false),
+            MetricKind::Gauge => (false, false),
+        };
+        let mut protobuf_head = Vec::new();
+        wire::bytes_field(&mut protobuf_head, 1, name.as_bytes());
+        // proto3 leaves empty strings out; so does prost, whose output the tests compare.
+        if !descriptor.description.is_empty() {
+            wire::bytes_field(&mut protobuf_head, 2, descriptor.description.as_bytes());
+        }
+        if !descriptor.unit.is_empty() {
+            wire::bytes_field(&mut protobuf_head, 3, descriptor.unit.as_bytes());
+        }
+        let mut protobuf_label_key = Vec::new();
+        let mut json_label_head = Vec::new();
+        if let Some(label) = descriptor.label {
+            wire::bytes_field(&mut protobuf_label_key, 1, label.as_bytes());
+            json_label_head.extend_from_slice(b"{\"attributes\":[{\"key\":");
+            json::string(&mut json_label_head, label);
+            json_label_head.extend_from_slice(b",\"value\":{\"stringValue\":");
+        }
+        PreparedMetric {
+            value_type: descriptor.value_type,
+            is_sum,
+            labeled: descriptor.label.is_some(),
+            protobuf_head: protobuf_head.into(),
+            protobuf_data_field: if is_sum { 7 } else { 5 },
+            protobuf_data_tail: match (is_sum, monotonic) {
+                (true, true) => &MONOTONIC_SUM_TAIL,
+                (true, false) => &SUM_TAIL,
+                (false, _) => &[],
+            },
+            protobuf_label_key: protobuf_label_key.into(),
+            protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
+            json_head: json_head(name, descriptor, is_sum, monotonic).into(),
+            json_label_head: json_label_head.into(),
+        }
+    }
+}
+
+fn json_head(
+    name: &str,
+    descriptor: &crate::schema::MetricDescriptor,
+    is_sum: bool,
+    monotonic: bool,
+) -> Vec<u8> {
+    let mut out = b"{\"name\":".to_vec();
+    json::string(&mut out, name);
+    if !descriptor.description.is_empty() {
+        out.extend_from_slice(b",\"description\":");
+        json::string(&mut out, descriptor.description);
+    }
+    if !descriptor.unit.is_empty() {
+        out.extend_from_slice(b",\"unit\":");
+        json::string(&mut out, descriptor.unit);
+    }
+    out.extend_from_slice(match (is_sum, monotonic) {
+        (true, true) => {
+            b",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,\"dataPoints\":["
+        }
+        (true, false) => b",\"sum\":{\"aggregationTemporality\":2,\"dataPoints\":[",
+        (false, _) => b",\"gauge\":{\"dataPoints\":[",
+    });
+    out
+}
+
+/// A point's value as OTLP carries it: `as_int` or `as_double`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum PointValue {
+    Int(i64),
+    Double(f64),
+}
+
+impl PointValue {
+    /// `value` for a metric of `value_type`, or `None` for NaN and infinities, which OTLP
+    /// cannot carry. Integers are sent as `as_int`, a signed 64-bit integer: unsigned values
+    /// above `i64::MAX` saturate to `i64::MAX`; a float on an integer metric (only a custom
+    /// `MetricValue` can give one) is truncated, saturating.
+    pub(super) fn new(value_type: ValueType, value: Number) -> Option<Self> {
+        if let Number::F64(v) = value {
+            if !v.is_finite() {
+                return None;
+            }
+        }
+        Some(match (value_type, value) {
+            (ValueType::F64, value) => PointValue::Double(value.as_f64()),
+            (_, Number::U64(v)) => PointValue::Int(i64::try_from(v).unwrap_or(i64::MAX)),
+            (_, Number::I64(v)) => PointValue::Int(v),
+            (_, Number::F64(v)) => PointValue::Int(v as i64),
+        })
+    }
+}
+
+/// The fragments of every metric of a group type, in schema order.
+pub(super) struct Prepared {
+    pub(super) metrics: Box<[PreparedMetric]>,
+    /// What the `ResourceMetrics` and `ScopeMetrics` lengths took last time.
+    pub(super) protobuf_hints: [wire::LengthHint; 2],
+}
+
+/// The prepared fragments of `schema`, built at its first encode.
+///
+/// They are kept for the life of the program, like the `&'static` schema they come from:
+/// one set per group type ever encoded, found by the schema's address.
+pub(super) fn prepared(schema: &'static GroupSchema) -> &'static Prepared {
+    type Cache = Vec<(&'static GroupSchema, &'static Prepared)>;
+    static CACHE: RwLock<Cache> = RwLock::new(Vec::new());
+    let find = |cache: &Cache| {
+        cache
+            .iter()
+            .find(|(s, _)| std::ptr::eq(*s, schema))
+            .map(|&(_, p)| p)
+    };
+    if let Some(prepared) = find(&CACHE.read().unwrap_or_else(PoisonError::into_inner)) {
+        return prepared;
+    }
+    let mut cache = CACHE.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(prepared) = find(&cache) {
+        return prepared;
+    }
+    let metrics = schema
+        .metrics()
+        .map(|metric| PreparedMetric::new(&metric.name, metric.descriptor))
+        .collect();
+    let prepared: &'static Prepared = Box::leak(Box::new(Prepared {
+        metrics,
+        protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
+    }));
+    cache.push((schema, prepared));
+    prepared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_otlp_cannot_carry_are_left_out_and_large_integers_saturate() {
+        use PointValue::{Double, Int};
+        let cases = [
+            (ValueType::U64, Number::U64(u64::MAX), Some(Int(i64::MAX))),
+            (ValueType::U64, Number::U64(1 << 63), Some(Int(i64::MAX))),
+            (
+                ValueType::U64,
+                Number::U64(i64::MAX as u64),
+                Some(Int(i64::MAX)),
+            ),
+            (ValueType::I64, Number::I64(i64::MIN), Some(Int(i64::MIN))),
+            (ValueType::F64, Number::F64(-0.0), Some(Double(-0.0))),
+            (ValueType::F64, Number::F64(f64::NAN), None),
+            (ValueType::F64, Number::F64(f64::INFINITY), None),
+            (ValueType::F64, Number::F64(f64::NEG_INFINITY), None),
+            (ValueType::U64, Number::F64(f64::NAN), None),
+            (ValueType::I64, Number::F64(1e300), Some(Int(i64::MAX))),
+        ];
+        for (value_type, value, expected) in cases {
+            assert_eq!(PointValue::new(value_type, value), expected, "{value:?}");
+        }
+        // -0.0 keeps its sign.
+        let Some(Double(zero)) = PointValue::new(ValueType::F64, Number::F64(-0.0)) else {
+            unreachable!()
+        };
+        assert!(zero.is_sign_negative());
+    }
+}

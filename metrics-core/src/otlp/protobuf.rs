@@ -1,0 +1,146 @@
+//! The request as protobuf, written in one pass over the values (see `wire`).
+//!
+//! ```text
+//! ExportMetricsServiceRequest { resource_metrics (1): ResourceMetrics {
+//!   resource (1), scope_metrics (2): ScopeMetrics { scope (1), metrics (2): Metric {
+//!     name (1), description (2), unit (3), gauge (5) | sum (7) {
+//!       data_points (1): NumberDataPoint {
+//!         start_time_unix_nano (2, fixed64), time_unix_nano (3, fixed64),
+//!         as_double (4, double) | as_int (6, sfixed64), attributes (7): KeyValue },
+//!       aggregation_temporality (2), is_monotonic (3) } } } } }
+//! ```
+
+use super::context::OtlpContext;
+use super::prepared::{PointValue, Prepared, PreparedMetric};
+use super::walk::{walk, Sink};
+use super::wire::{self, Nested};
+use crate::Visitor;
+
+/// Writes the request: the context's resource and scope, then the metrics `visit` gives points.
+pub(super) fn encode(
+    out: &mut Vec<u8>,
+    context: &OtlpContext,
+    prepared: &Prepared,
+    visit: impl FnOnce(&mut dyn Visitor),
+) {
+    // The enclosing messages' and labeled metrics' lengths are reserved as large as they
+    // were last time (see `wire::LengthHint`); an unlabeled metric has at most one point
+    // and is sized exactly.
+    let [resource_hint, scope_hint] = &prepared.protobuf_hints;
+    let resource_metrics = wire::begin(out, 1, resource_hint.get());
+    out.extend_from_slice(&context.resource_protobuf);
+    let scope_metrics = wire::begin(out, 2, scope_hint.get());
+    out.extend_from_slice(&context.scope_protobuf);
+    let mut times = [0; 18];
+    times[0] = wire::i64_key(2);
+    times[1..9].copy_from_slice(&context.start_time_unix_nano.to_le_bytes());
+    times[9] = wire::i64_key(3);
+    times[10..].copy_from_slice(&context.time_unix_nano.to_le_bytes());
+    let mut sink = ProtobufSink {
+        out,
+        times,
+        open: None,
+    };
+    walk(&prepared.metrics, visit, &mut sink);
+    scope_hint.set(wire::end(out, scope_metrics));
+    resource_hint.set(wire::end(out, resource_metrics));
+}
+
+struct ProtobufSink<'a> {
+    out: &'a mut Vec<u8>,
+    /// The start time and time fields as written: a Sum's points carry both, a Gauge's the
+    /// last 9 bytes.
+    times: [u8; 18],
+    /// The open labeled Metric and its Gauge or Sum.
+    open: Option<(Nested, Nested)>,
+}
+
+/// The time fields `metric`'s points carry, from [`ProtobufSink::times`].
+fn times_of<'t>(times: &'t [u8; 18], metric: &PreparedMetric) -> &'t [u8] {
+    if metric.is_sum {
+        times
+    } else {
+        &times[9..]
+    }
+}
+
+/// The length of a data point without attributes: its times and its value (key and 8 bytes).
+fn point_len(times: &[u8]) -> usize {
+    times.len() + 9
+}
+
+/// Appends a data point's times and value.
+#[inline]
+fn point_body(out: &mut Vec<u8>, times: &[u8], value: PointValue) {
+    out.extend_from_slice(times);
+    let (key, bytes) = match value {
+        PointValue::Double(v) => (wire::i64_key(4), v.to_le_bytes()),
+        PointValue::Int(v) => (wire::i64_key(6), v.to_le_bytes()),
+    };
+    out.push(key);
+    out.extend_from_slice(&bytes);
+}
+
+impl Sink for ProtobufSink<'_> {
+    fn begin_metric(&mut self, metric: &PreparedMetric) {
+        // An unlabeled metric is written whole with its point.
+        if !metric.labeled {
+            return;
+        }
+        let out = &mut *self.out;
+        let [metric_hint, data_hint] = &metric.protobuf_hints;
+        let nested = wire::begin(out, 2, metric_hint.get());
+        out.extend_from_slice(&metric.protobuf_head);
+        let data = wire::begin(out, metric.protobuf_data_field, data_hint.get());
+        self.open = Some((nested, data));
+    }
+
+    #[inline]
+    fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue) {
+        let times = times_of(&self.times, metric);
+        let point_len = point_len(times);
+        let out = &mut *self.out;
+        let Some(label) = label else {
+            // Metric { head, gauge | sum { data_points: [point], tail } }, sized exactly.
+            let data_len = 1
+                + wire::varint_len(point_len as u64)
+                + point_len
+                + metric.protobuf_data_tail.len();
+            let metric_len =
+                metric.protobuf_head.len() + 1 + wire::varint_len(data_len as u64) + data_len;
+            out.push(wire::len_key(2));
+            wire::varint(out, metric_len as u64);
+            out.extend_from_slice(&metric.protobuf_head);
+            out.push(wire::len_key(metric.protobuf_data_field));
+            wire::varint(out, data_len as u64);
+            out.push(wire::len_key(1));
+            wire::varint(out, point_len as u64);
+            point_body(out, times, value);
+            out.extend_from_slice(metric.protobuf_data_tail);
+            return;
+        };
+        // attributes: [KeyValue { key, value: AnyValue { string_value } }], sized directly.
+        let any_len = 1 + wire::varint_len(label.len() as u64) + label.len();
+        let key_value_len =
+            metric.protobuf_label_key.len() + 1 + wire::varint_len(any_len as u64) + any_len;
+        let attribute_len = 1 + wire::varint_len(key_value_len as u64) + key_value_len;
+        out.push(wire::len_key(1));
+        wire::varint(out, (point_len + attribute_len) as u64);
+        point_body(out, times, value);
+        out.push(wire::len_key(7));
+        wire::varint(out, key_value_len as u64);
+        out.extend_from_slice(&metric.protobuf_label_key);
+        out.push(wire::len_key(2));
+        wire::varint(out, any_len as u64);
+        wire::bytes_field(out, 1, label.as_bytes());
+    }
+
+    fn end_metric(&mut self, metric: &PreparedMetric) {
+        if let Some((nested, data)) = self.open.take() {
+            self.out.extend_from_slice(metric.protobuf_data_tail);
+            let [metric_hint, data_hint] = &metric.protobuf_hints;
+            data_hint.set(wire::end(self.out, data));
+            metric_hint.set(wire::end(self.out, nested));
+        }
+    }
+}

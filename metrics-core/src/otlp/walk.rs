@@ -1,0 +1,76 @@
+//! Follows a group's visit with a cursor into its prepared metrics and hands each encoder
+//! (protobuf, JSON) the metrics that have points, and their points.
+
+use super::prepared::{PointValue, PreparedMetric};
+use crate::{Number, Visitor};
+
+/// What an encoder writes for the metrics and points of one request.
+pub(super) trait Sink {
+    /// A metric with at least one point starts.
+    fn begin_metric(&mut self, metric: &PreparedMetric);
+    /// One of its points; `label` only for a labeled metric.
+    fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue);
+    /// The metric started last ends.
+    fn end_metric(&mut self, metric: &PreparedMetric);
+}
+
+/// Hands `sink` every metric of `metrics` that gets a point OTLP can carry from `visit`: a
+/// metric without one (absent, `None`, an empty map, only NaN) is left out, as OTLP has no
+/// use for a metric without points.
+pub(super) fn walk(
+    metrics: &[PreparedMetric],
+    visit: impl FnOnce(&mut dyn Visitor),
+    sink: &mut impl Sink,
+) {
+    let mut walker = Walker {
+        metrics,
+        cursor: 0,
+        open: false,
+        sink,
+    };
+    visit(&mut walker);
+    // A visit that ends without its last `advance` still gets its metric closed.
+    walker.close();
+}
+
+struct Walker<'a, S> {
+    metrics: &'a [PreparedMetric],
+    /// The metric the next point belongs to (see [`Visitor`]).
+    cursor: usize,
+    /// Whether the sink has begun the metric at the cursor.
+    open: bool,
+    sink: &'a mut S,
+}
+
+impl<S: Sink> Walker<'_, S> {
+    fn close(&mut self) {
+        if self.open {
+            self.open = false;
+            self.sink.end_metric(&self.metrics[self.cursor]);
+        }
+    }
+}
+
+impl<S: Sink> Visitor for Walker<'_, S> {
+    #[inline]
+    fn point(&mut self, label: Option<&str>, value: Number) {
+        // A visit with more points than its schema has metrics: nothing to name them by.
+        let Some(metric) = self.metrics.get(self.cursor) else {
+            return;
+        };
+        let Some(value) = PointValue::new(metric.value_type, value) else {
+            return;
+        };
+        if !self.open {
+            self.open = true;
+            self.sink.begin_metric(metric);
+        }
+        self.sink
+            .point(metric, label.filter(|_| metric.labeled), value);
+    }
+
+    fn advance(&mut self, metrics: usize) {
+        self.close();
+        self.cursor = self.cursor.saturating_add(metrics);
+    }
+}
