@@ -633,3 +633,37 @@ fn maps_that_shrink_and_grow_between_encodes() {
         );
     }
 }
+
+/// The caller's attributes come first and win: a key given twice keeps its last value at its
+/// first place, and a `telemetry.sdk.*` key the caller gives replaces ours.
+#[test]
+fn resource_attributes_of_the_caller_win() {
+    let context = OtlpContext::new(
+        [
+            ("k", "1"),
+            ("telemetry.sdk.name", "my-sdk"),
+            ("other", ""),
+            ("k", "2"),
+        ],
+        UNIX_EPOCH,
+    );
+    let mut body = Vec::new();
+    encode_protobuf(&support::example_snapshot(), &context, &mut body);
+    let request = ExportMetricsServiceRequest::decode(&body[..]).unwrap();
+    let resource = request.resource_metrics[0].resource.as_ref().unwrap();
+    let attributes: Vec<(&str, &str)> = resource
+        .attributes
+        .iter()
+        .map(|a| (a.key.as_str(), string_value(a)))
+        .collect();
+    assert_eq!(
+        attributes,
+        [
+            ("k", "2"),
+            ("telemetry.sdk.name", "my-sdk"),
+            ("other", ""),
+            ("telemetry.sdk.language", "rust"),
+            ("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
+        ]
+    );
+}
