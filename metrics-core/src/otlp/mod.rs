@@ -16,7 +16,7 @@
 //! allocates nothing once the `Vec` has grown to the request's size.
 //!
 //! Points come in the order the group's visit gives them: a `HashMap`'s in its iteration
-//! order (OTLP gives order no meaning; the JSON file sorts them).
+//! order (OTLP gives order no meaning).
 //!
 //! ```
 //! use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
