@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 pub mod child;
+#[cfg(feature = "export")]
 pub mod expected;
 pub mod logs;
+// The receiver speaks the configuration's protocols, which only `export` builds have.
+#[cfg(feature = "export")]
 pub mod receiver;
 
 #[path = "../../examples/scheduler/snapshot.rs"]
