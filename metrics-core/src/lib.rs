@@ -56,6 +56,7 @@ pub mod __private;
 pub use config::MetricsConfig;
 pub use error::MetricsError;
 pub use export::{create_exporter, MetricsExporter};
+pub use field::SkippedField;
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};
 pub use value::MetricValue;
