@@ -9,13 +9,17 @@ use std::collections::HashMap;
 use metrics_rules::{check_name, check_unit, NameProblem, MAX_NAME_LEN, NAME_PUNCTUATION};
 use proc_macro2::Span;
 
-use crate::ast::{Container, Field, Role};
-use crate::attr::MetricKeys;
+use syn::spanned::Spanned;
+
+use crate::ast::{type_text, Container, Field, Role, Signed};
+use crate::attr::{Kind, MetricKeys};
 use crate::errors::Errors;
 
 pub(crate) fn check(container: &Container, errors: &mut Errors) {
     for field in &container.fields {
         if let Role::Metric(keys) = &field.role {
+            counters_are_unsigned(field, keys, errors);
+            labels_only_on_maps(field, keys, errors);
             no_unit_on_bool(field, keys, errors);
             units_are_ucum(keys, errors);
             labels_are_not_empty(keys, errors);
@@ -23,6 +27,44 @@ pub(crate) fn check(container: &Container, errors: &mut Errors) {
     }
     names_are_valid(container, errors);
     names_are_unique(container, errors);
+}
+
+/// A counter only goes up, so its values are unsigned. Judged here for the std types the
+/// tokens name; `expand` has the compiler judge other types by their `VALUE_TYPE`.
+fn counters_are_unsigned(field: &Field, keys: &MetricKeys, errors: &mut Errors) {
+    let counter = keys
+        .kind
+        .as_ref()
+        .is_some_and(|kind| kind.value == Kind::Counter);
+    if counter && field.std_value() == Some(Signed::Yes) {
+        errors.at(field.ty.span(), signed_counter(field));
+    }
+}
+
+/// The message for a counter of signed values.
+pub(crate) fn signed_counter(field: &Field) -> String {
+    format!(
+        "`counter` field `{}` holds signed values (`{}`), but a counter only goes up: use `up_down_counter` (or `gauge`), or an unsigned type",
+        field.serde_name(),
+        type_text(field.ty)
+    )
+}
+
+/// A label names the attribute a map's keys are reported under. Judged here for the std
+/// value types the tokens name; `expand` has the compiler judge other types.
+fn labels_only_on_maps(field: &Field, keys: &MetricKeys, errors: &mut Errors) {
+    if let (Some(label), Some(_)) = (&keys.label, field.std_value()) {
+        errors.at(label.key_span, label_on_non_map(field));
+    }
+}
+
+/// The message for a `label` on a field that is not a map.
+pub(crate) fn label_on_non_map(field: &Field) -> String {
+    format!(
+        "`label` applies to map fields, and field `{}` is not a map (`{}`): remove `label`, or make the field a `HashMap` or `BTreeMap` from a string key to a metric value",
+        field.serde_name(),
+        type_text(field.ty)
+    )
 }
 
 /// A `bool` is exported as 0 or 1, which has no unit.

@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::DeriveInput;
 
-use crate::ast::{Container, Field, Role};
+use crate::ast::{type_text, Container, Field, Role};
 use crate::attr::{Kind, MetricKeys, LABEL};
 use crate::check;
 use crate::errors::Errors;
@@ -214,8 +214,9 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
 
 /// Statements rejecting what the field's type cannot take, each panicking (a compile error)
 /// with a message that names the field, spanned at the key or type at fault. All fields'
-/// checks share one `const` item: an item per check made a 200-field struct's build 24%
-/// slower (BENCHMARKS.md), at the price of reporting one type-dependent error at a time.
+/// checks share one `const` item, at the price of reporting one such error at a time, and a
+/// field whose type the tokens show to be a std value gets none (`check` judges it): each
+/// check costs build time (BENCHMARKS.md, "Compile time").
 ///
 /// `const` checks rather than trait bounds: a trait's message cannot name the field, and a
 /// type that fails several bounds would get an error for each; here a type that is no field
@@ -239,6 +240,9 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
     };
     let mut checks = Vec::new();
     match &field.role {
+        // A std value type is neither a group nor a map, and `check` has judged its sign
+        // and its `label`.
+        Role::Metric(_) | Role::MetricOrGroup if field.std_value().is_some() => {}
         Role::Metric(keys) => {
             let value_keys: Vec<_> = keys
                 .given()
@@ -268,7 +272,7 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
                     checks.push(fails_if(
                         label.key_span,
                         quote!(!#not_map),
-                        format!("`label` applies to map fields, and field `{name}` is not a map (`{ty_text}`): remove `label`, or make the field a `HashMap` or `BTreeMap` from a string key to a metric value"),
+                        check::label_on_non_map(field),
                     ));
                 }
                 None => checks.push(map_needs_label()),
@@ -281,7 +285,7 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
                 checks.push(fails_if(
                     ty.span(),
                     is("is_signed"),
-                    format!("`counter` field `{name}` holds signed values (`{ty_text}`), but a counter only goes up: use `up_down_counter` (or `gauge`), or an unsigned type"),
+                    check::signed_counter(field),
                 ));
             }
         }
@@ -347,18 +351,6 @@ fn fails_with(span: Span, message: TokenStream) -> TokenStream {
             }
         }
     }
-}
-
-/// A type as a user writes it, for messages.
-fn type_text(ty: &syn::Type) -> String {
-    quote!(#ty)
-        .to_string()
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
-        .replace(" <", "<")
-        .replace("< ", "<")
-        .replace(" >", ">")
-        .replace(" ,", ",")
 }
 
 /// Flattened groups and dotted renames can collide with names the derive cannot see, so
