@@ -163,11 +163,9 @@ pub fn check_unit(unit: &str) -> Result<(), UnitProblem> {
 }
 
 fn parse(unit: &str) -> Result<(), UnitProblem> {
-    let mut parser = Parser {
-        rest: unit.as_bytes(),
-    };
+    let mut parser = Parser { rest: unit };
     parser.unit()?;
-    match parser.rest.first() {
+    match parser.rest.as_bytes().first() {
         None => Ok(()),
         Some(b')') => Err(UnitProblem::Syntax("a `)` without its `(`")),
         Some(_) => Err(UnitProblem::Syntax("terms are joined by `.` or `/`")),
@@ -176,12 +174,17 @@ fn parse(unit: &str) -> Result<(), UnitProblem> {
 
 /// A recursive-descent reader of the grammar in the module's documentation.
 struct Parser<'a> {
-    rest: &'a [u8],
+    /// What is left to read; ASCII, so any byte index is a character boundary.
+    rest: &'a str,
 }
 
 impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.rest.as_bytes().first().copied()
+    }
+
     fn eat(&mut self, byte: u8) -> bool {
-        let found = self.rest.first() == Some(&byte);
+        let found = self.peek() == Some(byte);
         if found {
             self.rest = &self.rest[1..];
         }
@@ -206,23 +209,23 @@ impl Parser<'_> {
             }
             return Ok(());
         }
-        if self.rest.first() == Some(&b'{') {
+        if self.peek() == Some(b'{') {
             return self.annotation();
         }
         let len = self
             .rest
-            .iter()
-            .position(|b| b"./(){}".contains(b))
+            .bytes()
+            .position(|b| b"./(){}".contains(&b))
             .unwrap_or(self.rest.len());
         if len == 0 {
             return Err(UnitProblem::Syntax(
                 "a term is missing: `.` and `/` join two units",
             ));
         }
-        let token = std::str::from_utf8(&self.rest[..len]).expect("ASCII");
+        let token = &self.rest[..len];
         self.rest = &self.rest[len..];
         atom_with_exponent(token)?;
-        if self.rest.first() == Some(&b'{') {
+        if self.peek() == Some(b'{') {
             self.annotation()?;
         }
         Ok(())
@@ -231,10 +234,10 @@ impl Parser<'_> {
     /// `'{' (ASCII 33..=126 but braces)+ '}'`
     fn annotation(&mut self) -> Result<(), UnitProblem> {
         self.eat(b'{');
-        let Some(len) = self.rest.iter().position(|&b| b == b'}') else {
+        let Some(len) = self.rest.find('}') else {
             return Err(UnitProblem::Syntax("a `{` without its `}`"));
         };
-        let text = &self.rest[..len];
+        let text = &self.rest.as_bytes()[..len];
         if text.is_empty() {
             return Err(UnitProblem::Syntax(
                 "an annotation cannot be empty: write what is counted, as in `{request}`",
@@ -365,6 +368,27 @@ mod tests {
         ] {
             assert_eq!(check_unit(unit), Ok(()), "{unit}");
         }
+    }
+
+    /// Every short string of the characters units are made of: an answer, never a panic,
+    /// and no suggestion that is itself invalid.
+    #[test]
+    fn any_short_input_gets_an_answer() {
+        let alphabet: Vec<char> = "sBy{}()./1-+kKi% ".chars().collect();
+        let mut inputs = vec![String::new()];
+        for _ in 0..4 {
+            inputs = inputs
+                .iter()
+                .flat_map(|prefix| alphabet.iter().map(move |c| format!("{prefix}{c}")))
+                .collect();
+            for input in &inputs {
+                if let Err(UnitProblem::Word(code) | UnitProblem::Count(code)) = check_unit(input) {
+                    assert_eq!(check_unit(&code), Ok(()), "{input} suggests {code}");
+                }
+            }
+        }
+        let nested = format!("{}s{}", "(".repeat(31), ")".repeat(31));
+        assert_eq!(check_unit(&nested), Ok(()));
     }
 
     #[test]
