@@ -9,24 +9,46 @@ use std::io;
 
 use crate::json::JsonFormat;
 use crate::schema::{GroupSchema, ValueType};
-use crate::{MetricValue, MetricsGroup, Visitor};
+use crate::{MetricValue, Visitor};
 
 /// What a field type is, as far as the schema is concerned.
 #[derive(Clone, Copy, Debug)]
 pub enum Shape {
-    /// One metric (a plain value, an optional value, or a labeled map).
+    /// One metric with one point: a plain or optional value.
     Value(ValueType),
+    /// One metric with a point per entry, labeled with its key: a map.
+    Map(ValueType),
     /// A nested group.
     Group(&'static GroupSchema),
 }
 
+/// What the derive's `const` checks ask of a field's shape, to reject attributes its type
+/// cannot take with a message naming the field.
 impl Shape {
     /// How many metrics a field of this shape stands for.
     pub const fn metric_count(self) -> usize {
         match self {
-            Shape::Value(_) => 1,
+            Shape::Value(_) | Shape::Map(_) => 1,
             Shape::Group(schema) => schema.metric_count,
         }
+    }
+
+    /// A nested group: it takes no kind, unit or description of its own.
+    pub const fn is_group(self) -> bool {
+        matches!(self, Shape::Group(_))
+    }
+
+    /// A map: the only shape that takes (and needs) a `label`.
+    pub const fn is_map(self) -> bool {
+        matches!(self, Shape::Map(_))
+    }
+
+    /// Signed points, which a `counter` cannot hold.
+    pub const fn is_signed(self) -> bool {
+        matches!(
+            self,
+            Shape::Value(ValueType::I64) | Shape::Map(ValueType::I64)
+        )
     }
 }
 
@@ -135,7 +157,7 @@ where
     K: Borrow<str>,
     V: MetricValue,
 {
-    const SHAPE: Shape = Shape::Value(V::VALUE_TYPE);
+    const SHAPE: Shape = Shape::Map(V::VALUE_TYPE);
 
     fn visit(&self, visitor: &mut dyn Visitor) {
         visit_entries(self.iter(), visitor);
@@ -156,7 +178,7 @@ where
     K: Borrow<str>,
     V: MetricValue,
 {
-    const SHAPE: Shape = Shape::Value(V::VALUE_TYPE);
+    const SHAPE: Shape = Shape::Map(V::VALUE_TYPE);
 
     fn visit(&self, visitor: &mut dyn Visitor) {
         visit_entries(self.iter(), visitor);
@@ -204,44 +226,51 @@ where
     format.end_object(writer)
 }
 
-/// Types that may carry a kind (`counter`, ...) and `unit`: metric values, not nested groups.
+/// What the type of a `#[metric(skip)]` field needs: skipped fields are not metrics, but they
+/// are still written to the JSON, through their `serde::Serialize`.
+///
+/// Implemented for every `serde::Serialize` type; the derive requires it, so that a field
+/// that is not `Serialize` gets a message saying why it must be.
 #[diagnostic::on_unimplemented(
-    message = "`counter`, `gauge`, `up_down_counter` and `unit` apply to metric values, not to `{Self}`",
-    label = "not a metric value",
-    note = "a nested group has no kind or unit of its own: put them on the fields of the nested group"
+    message = "`#[metric(skip)]` field of type `{Self}` must implement `serde::Serialize`: skipped fields are not metrics, but they are still written to the JSON",
+    label = "not `serde::Serialize`",
+    note = "derive or implement `serde::Serialize` for `{Self}`, or leave the field out of the struct"
 )]
-pub trait ValueField {}
-impl<T: MetricValue> ValueField for T {}
-impl<T: ValueField> ValueField for Option<T> {}
-impl<K, V, S> ValueField for HashMap<K, V, S> {}
-impl<K, V> ValueField for BTreeMap<K, V> {}
+pub trait SkippedField {
+    /// Writes the field as a member of its struct's object, as serde_json would.
+    fn write_member<W, F>(
+        &self,
+        writer: &mut W,
+        format: &mut F,
+        first: bool,
+        quoted_key: &str,
+        compact: &str,
+    ) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat;
+}
 
-/// Types that take `label`: maps of labeled values.
-#[diagnostic::on_unimplemented(
-    message = "`label` applies to map fields, and `{Self}` is not a map",
-    label = "not a `HashMap` or `BTreeMap` of metric values",
-    note = "remove `label`, or make the field a map from a string key to a metric value"
-)]
-pub trait LabeledField {}
-impl<T: LabeledField> LabeledField for Option<T> {}
-impl<K, V, S> LabeledField for HashMap<K, V, S> {}
-impl<K, V> LabeledField for BTreeMap<K, V> {}
-
-/// Types that must not take `label`: everything but maps. Derived groups implement it too.
-#[diagnostic::on_unimplemented(
-    message = "map field `{Self}` needs `#[metric(label = \"...\")]` naming the attribute its keys are reported under",
-    label = "map field without `label`"
-)]
-pub trait UnlabeledField {}
-impl<T: MetricValue> UnlabeledField for T {}
-impl<T: UnlabeledField> UnlabeledField for Option<T> {}
-
-/// Types that take `flatten`: nested groups.
-#[diagnostic::on_unimplemented(
-    message = "`flatten` applies to nested groups, and `{Self}` is not a `#[derive(MetricsGroup)]` type",
-    label = "not a metrics group",
-    note = "remove `flatten`"
-)]
-pub trait GroupField {}
-impl<G: MetricsGroup> GroupField for G {}
-impl<T: GroupField> GroupField for Option<T> {}
+// `do_not_recommend` (Rust 1.85; ignored with a warning before) makes rustc report a missing
+// `Serialize` as this trait's message, without listing every type that implements it.
+#[allow(unknown_or_malformed_diagnostic_attributes)]
+#[diagnostic::do_not_recommend]
+impl<T: ?Sized + serde::Serialize> SkippedField for T {
+    #[inline]
+    fn write_member<W, F>(
+        &self,
+        writer: &mut W,
+        format: &mut F,
+        first: bool,
+        quoted_key: &str,
+        compact: &str,
+    ) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.member(writer, first, quoted_key, compact)?;
+        format.serialize(writer, self)?;
+        format.end_object_value(writer)
+    }
+}

@@ -68,6 +68,7 @@ pub use config::MetricsConfig;
 pub use error::MetricsError;
 #[cfg(feature = "export")]
 pub use export::{create_exporter, MetricsExporter};
+pub use field::SkippedField;
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
 #[cfg(feature = "export")]
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};

@@ -1,11 +1,11 @@
-//! The model of a derive input: the struct and its fields with their parsed attributes,
-//! keeping the original syn nodes for error spans.
+//! The model of a derive input: the struct and its fields, each with its one role, keeping
+//! the original syn nodes for error spans.
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
-use crate::attr::{ContainerAttrs, FieldAttrs};
+use crate::attr::{ContainerAttrs, FieldAttrs, Given, Keyword, MetricKeys, RoleKey, RENAME};
 use crate::errors::Errors;
 
 /// A struct deriving `MetricsGroup`.
@@ -19,7 +19,58 @@ pub(crate) struct Container<'a> {
 pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) ty: &'a Type,
-    pub(crate) attrs: FieldAttrs,
+    pub(crate) rename: Option<Given<LitStr>>,
+    pub(crate) role: Role,
+    /// The first paragraph of the doc comment.
+    pub(crate) doc: Option<String>,
+}
+
+/// What a field is. Which of a metric and a nested group an unannotated field is only its
+/// type knows, so the model keeps what the attributes say and the generated code asks the
+/// type (`Field::SHAPE`) for the rest.
+pub(crate) enum Role {
+    /// Declared a metric by a kind, `unit`, `description` or `label`.
+    Metric(MetricKeys),
+    /// No attribute says: a gauge, or a nested group named after the field, as the type says.
+    MetricOrGroup,
+    /// A nested group whose metrics join this group's names (`flatten`).
+    FlattenedGroup { key_span: Span },
+    /// Not a metric; written to the JSON only (`skip`).
+    Skipped,
+}
+
+impl Role {
+    /// The role the attributes give; every key that the role makes meaningless is an error.
+    fn from_attrs(attrs: &mut FieldAttrs, errors: &mut Errors) -> Role {
+        let metric = std::mem::take(&mut attrs.metric);
+        let Some(role) = &attrs.role else {
+            return if metric.given().is_empty() {
+                Role::MetricOrGroup
+            } else {
+                Role::Metric(metric)
+            };
+        };
+        let keyword = role.value.keyword();
+        let why = match role.value {
+            RoleKey::Skip => "a skipped field is not a metric",
+            RoleKey::Flatten => {
+                "a flattened group's metrics are named and described by the group's own fields"
+            }
+        };
+        let rename = attrs.rename.take().map(|rename| (RENAME, rename.key_span));
+        for (key, span) in metric.given().into_iter().chain(rename) {
+            errors.at(
+                span,
+                format!("`{keyword}` cannot be combined with `{key}`: {why}; remove `{key}`"),
+            );
+        }
+        match role.value {
+            RoleKey::Skip => Role::Skipped,
+            RoleKey::Flatten => Role::FlattenedGroup {
+                key_span: role.key_span,
+            },
+        }
+    }
 }
 
 impl<'a> Container<'a> {
@@ -32,10 +83,14 @@ impl<'a> Container<'a> {
                     .named
                     .iter()
                     .filter_map(|field| {
+                        let mut attrs = FieldAttrs::parse(&field.attrs, errors);
+                        let role = Role::from_attrs(&mut attrs, errors);
                         Some(Field {
                             ident: field.ident.as_ref()?,
                             ty: &field.ty,
-                            attrs: FieldAttrs::parse(&field.attrs, errors),
+                            rename: attrs.rename,
+                            role,
+                            doc: attrs.doc,
                         })
                     })
                     .collect(),
@@ -92,7 +147,7 @@ impl Field<'_> {
 
     /// The local metric name: `rename`, or the field name.
     pub(crate) fn metric_name(&self) -> String {
-        match &self.attrs.rename {
+        match &self.rename {
             Some(rename) => rename.value.value(),
             None => self.serde_name(),
         }
@@ -100,15 +155,24 @@ impl Field<'_> {
 
     /// The token the field's metric name comes from: the `rename` value, or the field name.
     pub(crate) fn name_span(&self) -> Span {
-        match &self.attrs.rename {
+        match &self.rename {
             Some(rename) => rename.value.span(),
             None => self.ident.span(),
         }
     }
 
-    /// Whether the field is a metric (or group) at all.
-    pub(crate) fn is_skipped(&self) -> bool {
-        self.attrs.skip.is_some()
+    /// Whether the field's type, as written, is a std value type (an integer, a float,
+    /// `bool`, `Duration`, a std atomic, or an `Option` of one), and whether its values are
+    /// signed. Such a type is neither a map nor a group, so checks that ask the compiler
+    /// about the type can be left out: at hundreds of fields they cost measurable build time.
+    pub(crate) fn std_value(&self) -> Option<Signed> {
+        std_value(self.ty)
+    }
+
+    /// Whether the field contributes a name of its own: a metric, or a nested group's path
+    /// segment.
+    pub(crate) fn is_named(&self) -> bool {
+        matches!(self.role, Role::Metric(_) | Role::MetricOrGroup)
     }
 }
 
@@ -121,11 +185,63 @@ impl Container<'_> {
             .prefix
             .as_ref()
             .map(|prefix| prefix.value.value());
-        match (prefix, field.attrs.flatten.is_some()) {
-            (Some(prefix), true) => prefix,
-            (None, true) => String::new(),
-            (Some(prefix), false) => format!("{prefix}.{}", field.metric_name()),
-            (None, false) => field.metric_name(),
+        match (prefix, field.is_named()) {
+            (Some(prefix), false) => prefix,
+            (None, false) => String::new(),
+            (Some(prefix), true) => format!("{prefix}.{}", field.metric_name()),
+            (None, true) => field.metric_name(),
         }
     }
+}
+
+/// Whether a std value type's values are signed; see [`Field::std_value`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signed {
+    Yes,
+    No,
+}
+
+fn std_value(ty: &Type) -> Option<Signed> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    let name = last.ident.to_string();
+    if name == "Option" {
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        return match args.args.first() {
+            Some(syn::GenericArgument::Type(inner)) if args.args.len() == 1 => std_value(inner),
+            _ => None,
+        };
+    }
+    if !last.arguments.is_empty() {
+        return None;
+    }
+    let name = name
+        .strip_prefix("Atomic")
+        .map_or(name.as_str(), |plain| plain);
+    match name {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "I8" | "I16" | "I32" | "I64"
+        | "Isize" => Some(Signed::Yes),
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "f32" | "f64" | "bool" | "U8" | "U16"
+        | "U32" | "U64" | "Usize" | "Bool" | "Duration" => Some(Signed::No),
+        _ => None,
+    }
+}
+
+/// A type as a user writes it, for messages.
+pub(crate) fn type_text(ty: &Type) -> String {
+    quote::quote!(#ty)
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
 }

@@ -7,6 +7,8 @@ use proc_macro2::{Span, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, LitStr, Token};
 
+use metrics_rules::{COUNTER, GAUGE, UP_DOWN_COUNTER};
+
 use crate::errors::Errors;
 
 /// The attribute on fields.
@@ -14,15 +16,12 @@ pub(crate) const METRIC: &str = "metric";
 /// The attribute on the struct.
 pub(crate) const METRICS: &str = "metrics";
 
-const COUNTER: &str = "counter";
-const GAUGE: &str = "gauge";
-const UP_DOWN_COUNTER: &str = "up_down_counter";
 const SKIP: &str = "skip";
 const FLATTEN: &str = "flatten";
-const UNIT: &str = "unit";
-const DESCRIPTION: &str = "description";
-const RENAME: &str = "rename";
-const LABEL: &str = "label";
+pub(crate) const UNIT: &str = "unit";
+pub(crate) const DESCRIPTION: &str = "description";
+pub(crate) const RENAME: &str = "rename";
+pub(crate) const LABEL: &str = "label";
 const PREFIX: &str = "prefix";
 
 /// Every key `#[metric(...)]` accepts, for did-you-mean suggestions.
@@ -38,6 +37,21 @@ const FIELD_KEYS: &[&str] = &[
     LABEL,
 ];
 
+/// A keyword of which a field takes at most one: its kind, or its role.
+pub(crate) trait Keyword: Copy + PartialEq + 'static {
+    /// All keywords of this sort, as written.
+    const ALL: &'static [(&'static str, Self)];
+    /// What a field has only one of, for the message when two are given.
+    const ONE: &'static str;
+
+    fn keyword(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, value)| *value == self)
+            .map_or("", |(keyword, _)| keyword)
+    }
+}
+
 /// A metric kind keyword.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -46,20 +60,26 @@ pub(crate) enum Kind {
     UpDownCounter,
 }
 
-impl Kind {
-    const ALL: [(&'static str, Kind); 3] = [
+impl Keyword for Kind {
+    const ALL: &'static [(&'static str, Kind)] = &[
         (COUNTER, Kind::Counter),
         (GAUGE, Kind::Gauge),
         (UP_DOWN_COUNTER, Kind::UpDownCounter),
     ];
+    const ONE: &'static str = "a metric has one kind";
+}
 
-    pub(crate) fn keyword(self) -> &'static str {
-        match self {
-            Kind::Counter => COUNTER,
-            Kind::Gauge => GAUGE,
-            Kind::UpDownCounter => UP_DOWN_COUNTER,
-        }
-    }
+/// A keyword that makes a field something other than a metric.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoleKey {
+    Skip,
+    Flatten,
+}
+
+impl Keyword for RoleKey {
+    const ALL: &'static [(&'static str, RoleKey)] =
+        &[(SKIP, RoleKey::Skip), (FLATTEN, RoleKey::Flatten)];
+    const ONE: &'static str = "a field is either skipped or flattened";
 }
 
 /// A value given in an attribute, with the span of its key for duplicate reports.
@@ -71,15 +91,39 @@ pub(crate) struct Given<T> {
 /// What `#[metric(...)]` attributes say about one field.
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
+    /// `skip` or `flatten`.
+    pub(crate) role: Option<Given<RoleKey>>,
+    pub(crate) rename: Option<Given<LitStr>>,
+    pub(crate) metric: MetricKeys,
+    /// The first paragraph of the doc comment, lines joined by spaces.
+    pub(crate) doc: Option<String>,
+}
+
+/// The keys that describe a metric value (and make no sense on anything else).
+#[derive(Default)]
+pub(crate) struct MetricKeys {
     pub(crate) kind: Option<Given<Kind>>,
     pub(crate) unit: Option<Given<LitStr>>,
     pub(crate) description: Option<Given<LitStr>>,
-    pub(crate) rename: Option<Given<LitStr>>,
     pub(crate) label: Option<Given<LitStr>>,
-    pub(crate) skip: Option<Given<()>>,
-    pub(crate) flatten: Option<Given<()>>,
-    /// The first paragraph of the doc comment, lines joined by spaces.
-    pub(crate) doc: Option<String>,
+}
+
+impl MetricKeys {
+    /// The keys given, as written, with their spans.
+    pub(crate) fn given(&self) -> Vec<(&'static str, Span)> {
+        let kind = self
+            .kind
+            .as_ref()
+            .map(|kind| (kind.value.keyword(), kind.key_span));
+        let valued = [
+            (UNIT, &self.unit),
+            (DESCRIPTION, &self.description),
+            (LABEL, &self.label),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.as_ref().map(|given| (key, given.key_span)));
+        kind.into_iter().chain(valued).collect()
+    }
 }
 
 /// What `#[metrics(...)]` says about the struct.
@@ -125,16 +169,17 @@ impl FieldAttrs {
             return;
         };
         let span = meta.path.span_ident();
+        let metric = &mut self.metric;
         match key.as_str() {
             UNIT => set(
-                &mut self.unit,
+                &mut metric.unit,
                 string_value(meta, UNIT, errors),
                 span,
                 UNIT,
                 errors,
             ),
             DESCRIPTION => set(
-                &mut self.description,
+                &mut metric.description,
                 string_value(meta, DESCRIPTION, errors),
                 span,
                 DESCRIPTION,
@@ -148,56 +193,62 @@ impl FieldAttrs {
                 errors,
             ),
             LABEL => set(
-                &mut self.label,
+                &mut metric.label,
                 string_value(meta, LABEL, errors),
                 span,
                 LABEL,
                 errors,
             ),
-            SKIP => set(&mut self.skip, flag(meta, SKIP, errors), span, SKIP, errors),
-            FLATTEN => set(
-                &mut self.flatten,
-                flag(meta, FLATTEN, errors),
-                span,
-                FLATTEN,
-                errors,
-            ),
-            word => match Kind::ALL.iter().find(|(keyword, _)| *keyword == word) {
-                Some(&(keyword, kind)) => {
-                    let kind = flag(meta, keyword, errors).map(|()| kind);
-                    self.set_kind(kind, span, errors);
+            word => {
+                if !set_keyword(&mut self.role, meta, word, errors)
+                    && !set_keyword(&mut metric.kind, meta, word, errors)
+                {
+                    unknown_key(meta, word, errors);
                 }
-                None => unknown_key(meta, word, errors),
-            },
+            }
         }
     }
+}
 
-    fn set_kind(&mut self, kind: Option<Kind>, span: Span, errors: &mut Errors) {
-        let Some(kind) = kind else { return };
-        match &self.kind {
-            Some(first) if first.value == kind => {
-                errors.at(span, format!("duplicate metric kind `{}`", kind.keyword()));
-                errors.first_defined_here(first.key_span);
-            }
-            Some(first) => {
-                errors.at(
-                    span,
-                    format!(
-                        "a metric has one kind, but both `{}` and `{}` are given",
-                        first.value.keyword(),
-                        kind.keyword()
-                    ),
-                );
-                errors.first_defined_here(first.key_span);
-            }
-            None => {
-                self.kind = Some(Given {
-                    value: kind,
-                    key_span: span,
-                })
-            }
+/// Reads `word` into `slot` if it is one of `K`'s keywords (returning whether it was),
+/// reporting a second one with both places.
+fn set_keyword<K: Keyword>(
+    slot: &mut Option<Given<K>>,
+    meta: &ParseNestedMeta,
+    word: &str,
+    errors: &mut Errors,
+) -> bool {
+    let Some(&(keyword, value)) = K::ALL.iter().find(|(keyword, _)| *keyword == word) else {
+        return false;
+    };
+    let span = meta.path.span_ident();
+    if flag(meta, keyword, errors).is_none() {
+        return true;
+    }
+    match slot {
+        Some(first) if first.value == value => {
+            errors.at(span, format!("duplicate key `{keyword}`"));
+            errors.first_defined_here(first.key_span);
+        }
+        Some(first) => {
+            errors.at(
+                span,
+                format!(
+                    "{}, but both `{}` and `{keyword}` are given",
+                    K::ONE,
+                    first.value.keyword()
+                ),
+            );
+            errors.first_defined_here(first.key_span);
+        }
+        None => {
+            *slot = Some(Given {
+                value,
+                key_span: span,
+            })
         }
     }
+    true
 }
 
 impl ContainerAttrs {

@@ -1,60 +1,75 @@
-//! Rules that need more than one attribute or field to judge, one function per rule.
+//! Rules judged from the tokens, one function per rule.
 //!
-//! Rules that depend on a field's type (is it a group, a map, a signed integer?) cannot be
-//! judged from tokens; `expand` emits bounds and `const` checks for those.
+//! Conflicting keys cannot reach this stage (the model holds one role per field). Rules that
+//! depend on a field's type (is it a group, a map, a signed integer?) cannot be judged from
+//! tokens; `expand` emits `const` checks for those.
 
 use std::collections::HashMap;
 
+use metrics_rules::{check_name, check_unit, NameProblem, MAX_NAME_LEN, NAME_PUNCTUATION};
 use proc_macro2::Span;
 
-use crate::ast::{Container, Field};
-use crate::errors::Errors;
+use syn::spanned::Spanned;
 
-/// OpenTelemetry's limits on instrument names and units.
-const MAX_NAME_LEN: usize = 255;
-const MAX_UNIT_LEN: usize = 63;
+use crate::ast::{type_text, Container, Field, Role, Signed};
+use crate::attr::{Kind, MetricKeys};
+use crate::errors::Errors;
 
 pub(crate) fn check(container: &Container, errors: &mut Errors) {
     for field in &container.fields {
-        skip_stands_alone(field, errors);
-        flatten_takes_no_metric_keys(field, errors);
-        no_unit_on_bool(field, errors);
-        units_are_valid(field, errors);
-        labels_are_not_empty(field, errors);
+        if let Role::Metric(keys) = &field.role {
+            counters_are_unsigned(field, keys, errors);
+            labels_only_on_maps(field, keys, errors);
+            no_unit_on_bool(field, keys, errors);
+            units_are_ucum(keys, errors);
+            labels_are_not_empty(keys, errors);
+        }
     }
     names_are_valid(container, errors);
     names_are_unique(container, errors);
 }
 
-/// A skipped field is not a metric, so no other key means anything on it.
-fn skip_stands_alone(field: &Field, errors: &mut Errors) {
-    if field.attrs.skip.is_none() {
-        return;
-    }
-    for (key, span) in metric_keys(field) {
-        errors.at(
-            span,
-            format!("`skip` cannot be combined with `{key}`: a skipped field is not a metric; remove `{key}`"),
-        );
+/// A counter only goes up, so its values are unsigned. Judged here for the std types the
+/// tokens name; `expand` has the compiler judge other types by their `VALUE_TYPE`.
+fn counters_are_unsigned(field: &Field, keys: &MetricKeys, errors: &mut Errors) {
+    let counter = keys
+        .kind
+        .as_ref()
+        .is_some_and(|kind| kind.value == Kind::Counter);
+    if counter && field.std_value() == Some(Signed::Yes) {
+        errors.at(field.ty.span(), signed_counter(field));
     }
 }
 
-/// A flattened group's metrics keep their own kinds, units, names and descriptions.
-fn flatten_takes_no_metric_keys(field: &Field, errors: &mut Errors) {
-    if field.attrs.flatten.is_none() || field.attrs.skip.is_some() {
-        return;
+/// The message for a counter of signed values.
+pub(crate) fn signed_counter(field: &Field) -> String {
+    format!(
+        "`counter` field `{}` holds signed values (`{}`), but a counter only goes up: use `up_down_counter` (or `gauge`), or an unsigned type",
+        field.serde_name(),
+        type_text(field.ty)
+    )
+}
+
+/// A label names the attribute a map's keys are reported under. Judged here for the std
+/// value types the tokens name; `expand` has the compiler judge other types.
+fn labels_only_on_maps(field: &Field, keys: &MetricKeys, errors: &mut Errors) {
+    if let (Some(label), Some(_)) = (&keys.label, field.std_value()) {
+        errors.at(label.key_span, label_on_non_map(field));
     }
-    for (key, span) in metric_keys(field) {
-        errors.at(
-            span,
-            format!("`flatten` cannot be combined with `{key}`: a flattened group's metrics are described by the group's own fields; remove `{key}`"),
-        );
-    }
+}
+
+/// The message for a `label` on a field that is not a map.
+pub(crate) fn label_on_non_map(field: &Field) -> String {
+    format!(
+        "`label` applies to map fields, and field `{}` is not a map (`{}`): remove `label`, or make the field a `HashMap` or `BTreeMap` from a string key to a metric value",
+        field.serde_name(),
+        type_text(field.ty)
+    )
 }
 
 /// A `bool` is exported as 0 or 1, which has no unit.
-fn no_unit_on_bool(field: &Field, errors: &mut Errors) {
-    let Some(unit) = &field.attrs.unit else {
+fn no_unit_on_bool(field: &Field, keys: &MetricKeys, errors: &mut Errors) {
+    let Some(unit) = &keys.unit else {
         return;
     };
     if let syn::Type::Path(path) = field.ty {
@@ -67,31 +82,23 @@ fn no_unit_on_bool(field: &Field, errors: &mut Errors) {
     }
 }
 
-/// Units are UCUM codes as OpenTelemetry carries them: ASCII, at most 63 characters.
-fn units_are_valid(field: &Field, errors: &mut Errors) {
-    let Some(unit) = &field.attrs.unit else {
+/// Units are UCUM codes as OpenTelemetry uses them (see `metrics_rules::check_unit`).
+fn units_are_ucum(keys: &MetricKeys, errors: &mut Errors) {
+    let Some(unit) = &keys.unit else {
         return;
     };
     let value = unit.value.value();
-    if !value.is_ascii() {
+    if let Err(problem) = check_unit(&value) {
         errors.at(
             unit.value.span(),
-            format!("invalid `unit` `{value}`: units are ASCII UCUM codes, such as `us` for microseconds or `Cel` for degrees Celsius"),
-        );
-    } else if value.len() > MAX_UNIT_LEN {
-        errors.at(
-            unit.value.span(),
-            format!(
-                "`unit` is {} characters long, OpenTelemetry allows at most {MAX_UNIT_LEN}",
-                value.len()
-            ),
+            format!("invalid `unit`{}: {problem}", quoted(&value)),
         );
     }
 }
 
 /// A label is an attribute key, which cannot be empty.
-fn labels_are_not_empty(field: &Field, errors: &mut Errors) {
-    let Some(label) = &field.attrs.label else {
+fn labels_are_not_empty(keys: &MetricKeys, errors: &mut Errors) {
+    let Some(label) = &keys.label else {
         return;
     };
     if label.value.value().is_empty() {
@@ -107,18 +114,19 @@ fn labels_are_not_empty(field: &Field, errors: &mut Errors) {
 fn names_are_valid(container: &Container, errors: &mut Errors) {
     if let Some(prefix) = &container.attrs.prefix {
         let value = prefix.value.value();
-        if let Some(problem) = name_problem(&value) {
+        if let Err(problem) = check_name(&value) {
             errors.at(
                 prefix.value.span(),
-                format!("invalid `prefix`{}: {problem}", quoted(&value)),
+                format!("invalid `prefix`{}: {}", quoted(&value), describe(problem)),
             );
         }
     }
-    for field in container.fields.iter().filter(|field| named(field)) {
+    for field in container.fields.iter().filter(|field| field.is_named()) {
         let name = field.metric_name();
         let full = container.metric_name(field);
-        let message = if let Some(problem) = name_problem(&name) {
-            if field.attrs.rename.is_some() {
+        let message = if let Err(problem) = check_name(&name) {
+            let problem = describe(problem);
+            if field.rename.is_some() {
                 format!("invalid `rename`{}: {problem}", quoted(&name))
             } else {
                 format!("invalid metric name{}: {problem}; give the field a valid metric name with `#[metric(rename = \"...\")]`", quoted(&name))
@@ -137,55 +145,47 @@ fn names_are_valid(container: &Container, errors: &mut Errors) {
 
 /// Two fields cannot export under one name.
 fn names_are_unique(container: &Container, errors: &mut Errors) {
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    for field in container.fields.iter().filter(|field| named(field)) {
+    let mut seen: HashMap<String, (Span, String)> = HashMap::new();
+    for field in container.fields.iter().filter(|field| field.is_named()) {
         let name = container.metric_name(field);
         let span = field.name_span();
         match seen.get(&name) {
-            Some(&first) => {
+            Some((first, first_field)) => {
                 errors.at(
                     span,
-                    format!("duplicate metric name `{name}`: rename one of the fields"),
+                    format!(
+                        "duplicate metric name `{name}`: fields `{first_field}` and `{}` both export it; rename one of them",
+                        field.serde_name()
+                    ),
                 );
-                errors.first_defined_here(first);
+                errors.first_defined_here(*first);
             }
             None => {
-                seen.insert(name, span);
+                seen.insert(name, (span, field.serde_name()));
             }
         }
     }
 }
 
-/// Whether the field contributes a name of its own (metric or group path segment).
-fn named(field: &Field) -> bool {
-    field.attrs.skip.is_none() && field.attrs.flatten.is_none()
-}
-
-/// What is wrong with a metric name under OpenTelemetry's rule, if anything.
-fn name_problem(name: &str) -> Option<String> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
-    match name.chars().next() {
-        None => Some("it cannot be empty".to_owned()),
-        Some(first) if !first.is_ascii_alphabetic() => Some(format!(
-            "it must start with an ASCII letter, not {}",
-            describe(first)
-        )),
-        _ => match name.chars().find(|&c| !allowed(c)) {
-            Some(bad) => Some(format!(
-                "it may contain only ASCII letters, digits, `_`, `.`, `-` and `/`, not {}",
-                describe(bad)
-            )),
-            None if name.len() > MAX_NAME_LEN => Some(format!(
-                "it is {} characters long, OpenTelemetry allows at most {MAX_NAME_LEN}",
-                name.len()
-            )),
-            None => None,
-        },
+/// What is wrong with a name, for a message.
+fn describe(problem: NameProblem) -> String {
+    match problem {
+        NameProblem::Empty => "it cannot be empty".to_owned(),
+        NameProblem::BadStart(c) => {
+            format!("it must start with an ASCII letter, not {}", character(c))
+        }
+        NameProblem::BadChar(c) => format!(
+            "it may contain only ASCII letters, digits, {NAME_PUNCTUATION}, not {}",
+            character(c)
+        ),
+        NameProblem::TooLong(len) => {
+            format!("it is {len} characters long, OpenTelemetry allows at most {MAX_NAME_LEN}")
+        }
     }
 }
 
 /// A character as a message shows it; a blank one would be invisible between backticks.
-fn describe(c: char) -> String {
+fn character(c: char) -> String {
     match c {
         ' ' => "a space".to_owned(),
         c if c.is_whitespace() || c.is_control() => format!("`{}`", c.escape_default()),
@@ -193,54 +193,12 @@ fn describe(c: char) -> String {
     }
 }
 
-/// The name in backticks, after a space, for a message; nothing when the name is empty or
-/// too long to read in a message (the error's span shows it).
-fn quoted(name: &str) -> String {
-    if name.is_empty() || name.chars().count() > 64 {
+/// The value in backticks, after a space, for a message; nothing when it is empty or too
+/// long to read in a message (the error's span shows it).
+fn quoted(value: &str) -> String {
+    if value.is_empty() || value.chars().count() > 64 {
         String::new()
     } else {
-        format!(" `{name}`")
-    }
-}
-
-/// The keys that describe a metric, with their spans.
-fn metric_keys(field: &Field) -> Vec<(&'static str, Span)> {
-    let attrs = &field.attrs;
-    let mut keys = Vec::new();
-    if let Some(kind) = &attrs.kind {
-        keys.push((kind.value.keyword(), kind.key_span));
-    }
-    let valued = [
-        ("unit", &attrs.unit),
-        ("description", &attrs.description),
-        ("rename", &attrs.rename),
-        ("label", &attrs.label),
-    ];
-    for (key, given) in valued {
-        if let Some(given) = given {
-            keys.push((key, given.key_span));
-        }
-    }
-    if let (Some(_), Some(flatten)) = (&attrs.skip, &attrs.flatten) {
-        keys.push(("flatten", flatten.key_span));
-    }
-    keys
-}
-
-#[cfg(test)]
-mod tests {
-    use super::name_problem;
-
-    #[test]
-    fn otel_instrument_name_rule() {
-        assert_eq!(name_problem("scheduler.running_agents"), None);
-        assert_eq!(name_problem("a/b-c_d.e"), None);
-        assert!(name_problem("").is_some());
-        assert!(name_problem("1abc").is_some());
-        assert!(name_problem("_private").is_some());
-        assert!(name_problem("a b").is_some());
-        assert!(name_problem("größe").is_some());
-        assert_eq!(name_problem(&"a".repeat(255)), None);
-        assert!(name_problem(&"a".repeat(256)).is_some());
+        format!(" `{value}`")
     }
 }

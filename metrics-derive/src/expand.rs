@@ -1,13 +1,13 @@
 //! Code generation: one `impl MetricsGroup` (plus the field impls that let the type nest),
 //! calling only `::metrics_core::__private`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::DeriveInput;
 
-use crate::ast::{Container, Field};
-use crate::attr::Kind;
+use crate::ast::{type_text, Container, Field, Role};
+use crate::attr::{Kind, MetricKeys, LABEL};
 use crate::check;
 use crate::errors::Errors;
 
@@ -34,15 +34,21 @@ fn expand(container: &Container) -> TokenStream {
     let metric_fields: Vec<&Field> = container
         .fields
         .iter()
-        .filter(|f| !f.is_skipped())
+        .filter(|f| !matches!(f.role, Role::Skipped))
         .collect();
 
     let schema_fields = metric_fields
         .iter()
         .map(|field| schema_field(container, field));
+    let type_checks = metric_fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| type_checks(field, i));
     let unique_names_checks = unique_names_checks(&metric_fields);
-    // A small struct's field code inlines into `visit` and `write_json`; a large struct makes
-    // one call per field instead (see `write_json` below for why).
+    // Inlining every field's code keeps a small struct's `visit` and `write_json` as fast as
+    // hand-written code; for a large struct it makes LLVM's time grow faster than linearly
+    // with the function's size (BENCHMARKS.md, "Compile time"), so each field becomes one
+    // call to a never-inlined `Field` method, an instance per field type.
     let inline = container.fields.len() <= INLINE_FIELDS;
     let visit = if inline {
         quote!(visit)
@@ -56,26 +62,20 @@ fn expand(container: &Container) -> TokenStream {
             <#ty as ::metrics_core::__private::Field>::#visit(&self.#member, visitor);
         }
     });
-    // A small struct's writers inline into `write_json`: each member is one constant-length
-    // write of its key and the value's formatting. A large struct's members are written by
-    // calls to `Field::write_member`, one instance per field type: with hundreds of members
-    // inlined, code size and LLVM time (argument promotion is quadratic in a function's
-    // size) grew until a 200-field struct took 3.6 seconds to compile, against serde's 0.3.
     let json_fields = container.fields.iter().enumerate().map(|(i, field)| {
         let ty = field.ty;
-        let member = field.ident;
+        // The member takes the type's span too, so that a missing trait points at the type
+        // rather than at the whole field.
+        let mut member = field.ident.clone();
+        member.set_span(ty.span());
         let first = i == 0;
         // Field names are identifiers, which JSON strings hold unescaped.
         let quoted_key = format!("\"{}\"", field.serde_name());
         let compact = format!("{}{quoted_key}:", if first { '{' } else { ',' });
-        if field.is_skipped() {
-            // The member takes the type's span too, so that a missing `Serialize` points at
-            // the type rather than at the whole field.
-            let mut member = member.clone();
-            member.set_span(ty.span());
+        if matches!(field.role, Role::Skipped) {
             quote_spanned! {ty.span()=>
-                ::metrics_core::__private::json_serialized_field(
-                    writer, format, #first, #quoted_key, #compact, &self.#member,
+                <#ty as ::metrics_core::__private::SkippedField>::write_member(
+                    &self.#member, writer, format, #first, #quoted_key, #compact,
                 )?;
             }
         } else if inline {
@@ -86,7 +86,7 @@ fn expand(container: &Container) -> TokenStream {
             }
         } else {
             // `if let` rather than `?`: the same control flow with no `Try` calls to type
-            // check and inline, 7% of this crate's compile time at 200 fields.
+            // check and inline, which is measurable at hundreds of fields.
             quote_spanned! {ty.span()=>
                 if let ::core::result::Result::Err(error) =
                     <#ty as ::metrics_core::__private::Field>::write_member(
@@ -112,6 +112,9 @@ fn expand(container: &Container) -> TokenStream {
             const FIELDS: &[::metrics_core::__private::SchemaField] = &[#(#schema_fields),*];
             static SCHEMA: ::metrics_core::__private::GroupSchema =
                 ::metrics_core::__private::group(#type_name, FIELDS);
+            const _: () = {
+                #(#type_checks)*
+            };
             #(#unique_names_checks)*
 
             #[automatically_derived]
@@ -158,9 +161,6 @@ fn expand(container: &Container) -> TokenStream {
                     ::metrics_core::__private::MetricsGroup::write_json(self, writer, format)
                 }
             }
-
-            #[automatically_derived]
-            impl ::metrics_core::__private::UnlabeledField for #ident {}
         };
     }
 }
@@ -168,93 +168,204 @@ fn expand(container: &Container) -> TokenStream {
 /// The field's `SchemaField`, computed at compile time from its attributes and type.
 fn schema_field(container: &Container, field: &Field) -> TokenStream {
     let ty = field.ty;
-    let attrs = &field.attrs;
     let name = container.metric_name(field);
-    let kind = match attrs.kind.as_ref().map_or(Kind::Gauge, |kind| kind.value) {
+    let no_keys = MetricKeys::default();
+    let keys = match &field.role {
+        Role::Metric(keys) => keys,
+        _ => &no_keys,
+    };
+    let kind = match keys.kind.as_ref().map_or(Kind::Gauge, |kind| kind.value) {
         Kind::Counter => quote!(Counter),
         Kind::Gauge => quote!(Gauge),
         Kind::UpDownCounter => quote!(UpDownCounter),
     };
-    let unit = attrs
+    let unit = keys
         .unit
         .as_ref()
         .map(|unit| unit.value.value())
         .unwrap_or_default();
-    let description = match &attrs.description {
+    let description = match &keys.description {
         Some(description) => description.value.value(),
-        None => attrs.doc.clone().unwrap_or_default(),
+        None => field.doc.clone().unwrap_or_default(),
     };
-    let label = match &attrs.label {
+    let label = match &keys.label {
         Some(label) => {
             let label = label.value.value();
             quote!(::core::option::Option::Some(#label))
         }
         None => quote!(::core::option::Option::None),
     };
-    let checks = type_checks(field);
-    // Spanned at the type so that a const-evaluation failure (say, a signed counter) and an
-    // unsupported type point at the field. `visit` and `write_json` name the same
-    // `<#ty as Field>` at the same span, so their errors for an unsupported type are identical
-    // to this one and rustc prints it once. The attribute bounds sit in this same body, where
-    // rustc drops an error whose cause it has already reported at this span (a type that is no
-    // `MetricValue` fails `Field` and `UnlabeledField` for the same reason).
+    // Spanned at the type so that an unsupported type points at the field. `visit`,
+    // `write_json` and the type checks name the same `<#ty as Field>` at the same span, so
+    // rustc reports an unsupported type once.
     quote_spanned! {ty.span()=>
-        {
-            let shape = <#ty as ::metrics_core::__private::Field>::SHAPE;
-            #checks
-            ::metrics_core::__private::field(
-                ::metrics_core::__private::FieldSpec {
-                    name: #name,
-                    kind: ::metrics_core::__private::MetricKind::#kind,
-                    unit: #unit,
-                    description: #description,
-                    label: #label,
-                },
-                shape,
-            )
+        ::metrics_core::__private::field(
+            ::metrics_core::__private::FieldSpec {
+                name: #name,
+                kind: ::metrics_core::__private::MetricKind::#kind,
+                unit: #unit,
+                description: #description,
+                label: #label,
+            },
+            <#ty as ::metrics_core::__private::Field>::SHAPE,
+        )
+    }
+}
+
+/// Statements rejecting what the field's type cannot take, each panicking (a compile error)
+/// with a message that names the field, spanned at the key or type at fault. All fields'
+/// checks share one `const` item, at the price of reporting one such error at a time, and a
+/// field whose type the tokens show to be a std value gets none (`check` judges it): each
+/// check costs build time (BENCHMARKS.md, "Compile time").
+///
+/// `const` checks rather than trait bounds: a trait's message cannot name the field, and a
+/// type that fails several bounds would get an error for each; here a type that is no field
+/// at all fails only `Field`, once, and a user's own `MetricValue` types are judged by their
+/// `VALUE_TYPE` like the built-in ones.
+fn type_checks(field: &Field, index: usize) -> TokenStream {
+    let ty = field.ty;
+    let name = field.serde_name();
+    let ty_text = type_text(ty);
+    let shape = quote_spanned!(ty.span()=> <#ty as ::metrics_core::__private::Field>::SHAPE);
+    let is = |test: &str| {
+        let test = syn::Ident::new(test, ty.span());
+        quote_spanned!(ty.span()=> ::metrics_core::__private::Shape::#test(#shape))
+    };
+    let map_needs_label = || {
+        fails_if(
+            ty.span(),
+            is("is_map"),
+            format!("map field `{name}` needs `#[metric(label = \"...\")]` naming the attribute its keys are reported under, as in `label = \"tier\"`"),
+        )
+    };
+    let mut checks = Vec::new();
+    match &field.role {
+        // A std value type is neither a group nor a map, and `check` has judged its sign
+        // and its `label`.
+        Role::Metric(_) | Role::MetricOrGroup if field.std_value().is_some() => {}
+        Role::Metric(keys) => {
+            let value_keys: Vec<_> = keys
+                .given()
+                .into_iter()
+                .filter(|&(key, _)| key != LABEL)
+                .collect();
+            if let Some(&(_, span)) = value_keys.first() {
+                let listed = value_keys
+                    .iter()
+                    .map(|(key, _)| format!("`{key}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                let verb = if value_keys.len() == 1 {
+                    "applies"
+                } else {
+                    "apply"
+                };
+                checks.push(fails_if(
+                    span,
+                    is("is_group"),
+                    format!("{listed} {verb} to metric values, and field `{name}` is a nested group (`{ty_text}`): describe its metrics on the fields of `{ty_text}`"),
+                ));
+            }
+            match &keys.label {
+                Some(label) => {
+                    let not_map = is("is_map");
+                    checks.push(fails_if(
+                        label.key_span,
+                        quote!(!#not_map),
+                        check::label_on_non_map(field),
+                    ));
+                }
+                None => checks.push(map_needs_label()),
+            }
+            if keys
+                .kind
+                .as_ref()
+                .is_some_and(|kind| kind.value == Kind::Counter)
+            {
+                checks.push(fails_if(
+                    ty.span(),
+                    is("is_signed"),
+                    check::signed_counter(field),
+                ));
+            }
+        }
+        Role::MetricOrGroup => {
+            checks.push(map_needs_label());
+            checks.push(name_fits(field, index));
+        }
+        Role::FlattenedGroup { key_span } => {
+            let group = is("is_group");
+            checks.push(fails_if(
+                *key_span,
+                quote!(!#group),
+                format!("`flatten` applies to nested groups, and field `{name}` is not a `#[derive(MetricsGroup)]` type (`{ty_text}`): remove `flatten`"),
+            ));
+            checks.push(name_fits(field, index));
+        }
+        Role::Skipped => {}
+    }
+    checks.into_iter().collect()
+}
+
+/// A nested group's full names, with this field's path segment in front, must fit
+/// OpenTelemetry's length limit; only the compiler knows the nested type's names.
+fn name_fits(field: &Field, index: usize) -> TokenStream {
+    // Where the first part of the name comes from, for the message.
+    let this_field = match field.role {
+        Role::FlattenedGroup { .. } => {
+            format!("the `prefix` of flattened field `{}`", field.serde_name())
+        }
+        _ => format!("field `{}`", field.serde_name()),
+    };
+    fails_with(
+        field.name_span(),
+        quote!(::metrics_core::__private::name_too_long(FIELDS[#index], #this_field)),
+    )
+}
+
+/// A statement of `const` code that fails to compile, at `span`, with `message` when
+/// `condition` holds.
+fn fails_if(span: Span, condition: TokenStream, message: String) -> TokenStream {
+    // A lone literal without braces reads the same in every edition, and `panic!` expands
+    // it to far less code than `"{}", message`, which defines a function per call.
+    let panic = if message.contains(['{', '}']) {
+        quote_spanned!(span=> ::core::panic!("{}", #message))
+    } else {
+        quote_spanned!(span=> ::core::panic!(#message))
+    };
+    quote_spanned! {span=>
+        if #condition {
+            #panic
         }
     }
 }
 
-/// Bounds that reject attributes the field's type cannot take, with messages from
-/// `#[diagnostic::on_unimplemented]` pointing at the type. They are named, not called, so
-/// that they can sit in the `const` schema entry.
-fn type_checks(field: &Field) -> TokenStream {
-    let ty = field.ty;
-    let attrs = &field.attrs;
-    let mut required = Vec::new();
-    if attrs.kind.is_some() || attrs.unit.is_some() {
-        required.push(quote!(value_field));
-    }
-    if attrs.flatten.is_some() {
-        required.push(quote!(group_field));
-    } else if attrs.label.is_some() {
-        required.push(quote!(labeled_field));
-    } else {
-        required.push(quote!(unlabeled_field));
-    }
-    required
-        .into_iter()
-        .map(|require| {
-            quote_spanned! {ty.span()=>
-                let _: fn() = ::metrics_core::__private::#require::<#ty>;
+/// A statement of `const` code that fails to compile, at `span`, with the `Message`
+/// `message` evaluates to unless it is empty.
+fn fails_with(span: Span, message: TokenStream) -> TokenStream {
+    quote_spanned! {span=>
+        {
+            let message: ::metrics_core::__private::Message = #message;
+            if !message.is_empty() {
+                ::core::panic!("{}", message.as_str())
             }
-        })
-        .collect()
+        }
+    }
 }
 
 /// Flattened groups and dotted renames can collide with names the derive cannot see, so
 /// each field is checked against every earlier field it could collide with: any field beside
-/// a flattened one, and a nested group beside a name under its path (`a` and `a.b`). One
-/// check per pair, spanned at the later field's name, makes the error point at a field
-/// rather than at the derive. Other pairs need no check: `check` has compared their names.
+/// a flattened one, and a nested group beside a name under its path (`a` and `a.b`). Each
+/// pair gets two checks: the error at the later field's name and "first exported here" at
+/// the earlier one's. Other pairs need no check: `check` has compared their names.
 fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
+    let flattened = |field: &Field| matches!(field.role, Role::FlattenedGroup { .. });
     let may_collide = |a: &Field, b: &Field| {
         let under = |name: &str, group: &str| {
             name.starts_with(group) && name[group.len()..].starts_with('.')
         };
-        a.attrs.flatten.is_some()
-            || b.attrs.flatten.is_some()
+        flattened(a)
+            || flattened(b)
             || under(&a.metric_name(), &b.metric_name())
             || under(&b.metric_name(), &a.metric_name())
     };
@@ -264,11 +375,26 @@ fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
             if !may_collide(earlier, later) {
                 continue;
             }
-            checks.push(quote_spanned! {later.name_span()=>
-                const _: () = ::metrics_core::__private::assert_unique_names::<
-                    { ::metrics_core::__private::metric_count(&[FIELDS[#i], FIELDS[#j]]) }
-                >(&[FIELDS[#i], FIELDS[#j]]);
-            });
+            let (a, b) = (earlier.serde_name(), later.serde_name());
+            let pair = quote!(&[FIELDS[#i], FIELDS[#j]]);
+            let count = quote!({ ::metrics_core::__private::metric_count(#pair) });
+            let duplicate = |before: String, after: String| quote!(::metrics_core::__private::duplicate_name::<#count>(#pair, #before, #after));
+            // An item each, so that both are reported.
+            for (span, before, after) in [
+                (
+                    later.name_span(),
+                    "duplicate metric name `".to_owned(),
+                    format!("`: fields `{a}` and `{b}` both export it (through `flatten`, a nested group or a dotted `rename`); rename one of them"),
+                ),
+                (
+                    earlier.name_span(),
+                    format!("first exported here: field `{a}` exports `"),
+                    format!("`, as does field `{b}`"),
+                ),
+            ] {
+                let check = fails_with(span, duplicate(before, after));
+                checks.push(quote!(const _: () = #check;));
+            }
         }
     }
     checks
@@ -313,9 +439,6 @@ fn fallback(input: &DeriveInput) -> TokenStream {
                     ::core::unreachable!()
                 }
             }
-
-            #[automatically_derived]
-            impl #impl_generics ::metrics_core::__private::UnlabeledField for #ident #ty_generics #where_clause {}
         };
     }
 }

@@ -1,7 +1,9 @@
 //! `#[derive(MetricsGroup)]`: use it through `metrics_core`, which re-exports it.
 //!
-//! A pipeline, one stage per module: `ast` parses the input (with `attr` reading the
-//! attributes), `check` applies the rules that span fields, `expand` generates the impl.
+//! A pipeline, one stage per module: `ast` parses the input into a model where each field
+//! has one role (with `attr` reading the attributes), `check` applies the rules the tokens
+//! can judge (with the name and unit rules of `metrics_rules`), `expand` generates the impl
+//! and `const` checks of what only the field types can tell.
 //! Every error of every stage is collected and reported together, and a fallback impl keeps
 //! code that uses the type from failing with unrelated errors.
 

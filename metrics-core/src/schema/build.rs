@@ -3,13 +3,13 @@
 //! The derive checks what it can see in the tokens (names, units, attribute combinations).
 //! What depends on a field's *type* (is it a group? how many metrics does it hold? what names
 //! does a flattened group bring?) is checked here, in `const fn`s the generated code calls in
-//! `const` and `static` items, so a violation is a compile error.
+//! `const` items, so a violation is a compile error: these functions return the message and
+//! the derive's own `const` item panics with it, spanned at the offending field.
 
-use super::{GroupSchema, MetricDescriptor, MetricKind, NestedGroup, SchemaField, ValueType};
+use super::{GroupSchema, MetricDescriptor, MetricKind, NestedGroup, SchemaField};
 use crate::field::Shape;
 
-/// OpenTelemetry's limit on instrument name length.
-pub const MAX_NAME_LEN: usize = 255;
+use metrics_rules::MAX_NAME_LEN;
 
 /// What the derive knows about one field from its attributes.
 #[derive(Clone, Copy, Debug)]
@@ -29,12 +29,7 @@ pub struct FieldSpec {
 /// The schema entry of one field, from its attributes and its type's shape.
 pub const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
     match shape {
-        Shape::Value(value_type) => {
-            if matches!(spec.kind, MetricKind::Counter) && matches!(value_type, ValueType::I64) {
-                panic!(
-                    "a `counter` needs an unsigned integer or float value: use `up_down_counter` or `gauge` for signed values"
-                );
-            }
+        Shape::Value(value_type) | Shape::Map(value_type) => {
             SchemaField::Metric(MetricDescriptor {
                 name: spec.name,
                 kind: spec.kind,
@@ -69,27 +64,17 @@ pub const fn metric_count(fields: &[SchemaField]) -> usize {
     count
 }
 
-/// A group's schema; fails to compile when a full metric name would exceed OTel's limit.
+/// A group's schema. Its longest full name is recorded for the groups that nest it, whose
+/// derive checks it with [`name_too_long`].
 pub const fn group(type_name: &'static str, fields: &'static [SchemaField]) -> GroupSchema {
     let mut longest_name = 0;
     let mut i = 0;
     while i < fields.len() {
-        let len = match fields[i] {
-            SchemaField::Metric(metric) => metric.name.len(),
-            SchemaField::Group(NestedGroup { name, schema }) => match name {
-                Some(name) => name.len() + 1 + schema.longest_name,
-                None => schema.longest_name,
-            },
-        };
+        let len = full_name_len(fields[i]);
         if len > longest_name {
             longest_name = len;
         }
         i += 1;
-    }
-    if longest_name > MAX_NAME_LEN {
-        panic!(
-            "a full metric name of this group is longer than 255 characters, OpenTelemetry's limit: shorten the names on its path through nested groups"
-        );
     }
     GroupSchema {
         type_name,
@@ -99,6 +84,103 @@ pub const fn group(type_name: &'static str, fields: &'static [SchemaField]) -> G
     }
 }
 
+/// The length of the longest full name a field exports, relative to its group.
+const fn full_name_len(field: SchemaField) -> usize {
+    match field {
+        SchemaField::Metric(metric) => metric.name.len(),
+        SchemaField::Group(NestedGroup { name, schema }) => match name {
+            Some(name) => name.len() + 1 + schema.longest_name,
+            None => schema.longest_name,
+        },
+    }
+}
+
+/// For a nested group field whose longest full name exceeds OpenTelemetry's limit, the
+/// message naming that name, its length and the parts it is built from; empty otherwise.
+/// `this_field` says where the first part comes from (the derive passes "field `x`").
+///
+/// Names of metric fields are checked by the derive itself, which sees them whole.
+pub const fn name_too_long(field: SchemaField, this_field: &str) -> Message {
+    let SchemaField::Group(group) = field else {
+        return Message::EMPTY;
+    };
+    if full_name_len(field) <= MAX_NAME_LEN {
+        return Message::EMPTY;
+    }
+    let mut longest = match group.name {
+        Some(name) => PartedName::EMPTY.with(name, ""),
+        None => PartedName::EMPTY,
+    };
+    let mut fields = group.schema.fields;
+    let mut owner = group.schema.type_name;
+    // Descend along the field holding the longest name, as `group` measured it.
+    'descend: loop {
+        let mut i = 0;
+        while i < fields.len() {
+            let candidate = fields[i];
+            if full_name_len(candidate) == longest_in(fields) {
+                match candidate {
+                    SchemaField::Metric(metric) => {
+                        longest = longest.with(metric.name, owner);
+                        break 'descend;
+                    }
+                    SchemaField::Group(NestedGroup { name, schema }) => {
+                        if let Some(name) = name {
+                            longest = longest.with(name, owner);
+                        }
+                        fields = schema.fields;
+                        owner = schema.type_name;
+                        continue 'descend;
+                    }
+                }
+            }
+            i += 1;
+        }
+        break;
+    }
+    let mut message = Message::EMPTY
+        .push("metric name `")
+        .push_name(&longest)
+        .push("` is ")
+        .push_usize(longest.text_len())
+        .push(" characters long, OpenTelemetry allows at most ")
+        .push_usize(MAX_NAME_LEN)
+        .push("; it is built from ");
+    let mut part = 0;
+    while part < longest.len {
+        if part > 0 {
+            message = message.push(if part + 1 == longest.len {
+                " and "
+            } else {
+                ", "
+            });
+        }
+        message = message.push("`").push(longest.parts[part]).push("` (");
+        message = if longest.owners[part].is_empty() {
+            message.push(this_field)
+        } else {
+            message.push("in `").push(longest.owners[part]).push("`")
+        };
+        message = message.push(")");
+        part += 1;
+    }
+    message.push(": shorten one of them")
+}
+
+/// The longest full name length among `fields`.
+const fn longest_in(fields: &[SchemaField]) -> usize {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < fields.len() {
+        let len = full_name_len(fields[i]);
+        if len > longest {
+            longest = len;
+        }
+        i += 1;
+    }
+    longest
+}
+
 /// The deepest nesting whose names [`assert_unique_names`] can compare.
 const MAX_DEPTH: usize = 16;
 
@@ -106,22 +188,37 @@ const MAX_DEPTH: usize = 16;
 #[derive(Clone, Copy)]
 struct PartedName {
     parts: [&'static str; MAX_DEPTH],
+    /// The type name of the group each part is declared in; `""` for the checked field.
+    owners: [&'static str; MAX_DEPTH],
     len: usize,
 }
 
 impl PartedName {
     const EMPTY: PartedName = PartedName {
         parts: [""; MAX_DEPTH],
+        owners: [""; MAX_DEPTH],
         len: 0,
     };
 
-    const fn with(mut self, part: &'static str) -> PartedName {
+    const fn with(mut self, part: &'static str, owner: &'static str) -> PartedName {
         if self.len == MAX_DEPTH {
             panic!("metrics groups nest too deeply to check their names (more than 16 levels)");
         }
         self.parts[self.len] = part;
+        self.owners[self.len] = owner;
         self.len += 1;
         self
+    }
+
+    /// The length of the dotted name.
+    const fn text_len(&self) -> usize {
+        let mut len = 0;
+        let mut part = 0;
+        while part < self.len {
+            len += self.parts[part].len() + if part > 0 { 1 } else { 0 };
+            part += 1;
+        }
+        len
     }
 
     /// The byte at `index` of the dotted name, if any.
@@ -166,12 +263,12 @@ const fn collect_names(
     while i < fields.len() {
         match fields[i] {
             SchemaField::Metric(metric) => {
-                out[*count] = prefix.with(metric.name);
+                out[*count] = prefix.with(metric.name, "");
                 *count += 1;
             }
             SchemaField::Group(NestedGroup { name, schema }) => {
                 let inner = match name {
-                    Some(name) => prefix.with(name),
+                    Some(name) => prefix.with(name, ""),
                     None => prefix,
                 };
                 collect_names(schema.fields, inner, out, count);
@@ -181,12 +278,17 @@ const fn collect_names(
     }
 }
 
-/// Fails to compile when two metrics of the fields share a full name, which flattened groups
-/// and dotted renames can cause in ways the derive cannot see. `N` is the fields' metric count.
+/// When two metrics of `fields` share a full name (which flattened groups and dotted renames
+/// can cause in ways the derive cannot see), the message `before` + that name + `after`;
+/// empty otherwise. `N` is the fields' metric count.
 ///
-/// The derive calls it on pairs of fields, at the later field's span, so the message speaks
-/// of "this field" and "an earlier field".
-pub const fn assert_unique_names<const N: usize>(fields: &[SchemaField]) {
+/// The derive calls it on pairs of fields and panics with the message in a `const` item of
+/// its own, spanned at the fields, so that the error names them without pointing here.
+pub const fn duplicate_name<const N: usize>(
+    fields: &[SchemaField],
+    before: &str,
+    after: &str,
+) -> Message {
     let mut names = [PartedName::EMPTY; N];
     let mut count = 0;
     collect_names(fields, PartedName::EMPTY, &mut names, &mut count);
@@ -195,10 +297,89 @@ pub const fn assert_unique_names<const N: usize>(fields: &[SchemaField]) {
         let mut b = a + 1;
         while b < N {
             if names[a].eq(&names[b]) {
-                panic!("duplicate metric name: this field exports a metric under the same full name as an earlier field (through `flatten` or a dotted `rename`); rename one of them");
+                return Message::EMPTY.push(before).push_name(&names[a]).push(after);
             }
             b += 1;
         }
         a += 1;
+    }
+    Message::EMPTY
+}
+
+/// A compile-time error message: `const` code cannot format, so this appends into a fixed
+/// buffer, cutting what does not fit.
+#[derive(Clone, Copy)]
+pub struct Message {
+    bytes: [u8; MESSAGE_CAPACITY],
+    len: usize,
+}
+
+/// Room for two full names at OpenTelemetry's limit and the words around them.
+const MESSAGE_CAPACITY: usize = 2048;
+
+impl Message {
+    const EMPTY: Message = Message {
+        bytes: [0; MESSAGE_CAPACITY],
+        len: 0,
+    };
+
+    /// Whether there is nothing to report.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The text (up to the last whole character, if it was cut).
+    pub const fn as_str(&self) -> &str {
+        let bytes = self.bytes.split_at(self.len).0;
+        match core::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(error) => match core::str::from_utf8(bytes.split_at(error.valid_up_to()).0) {
+                Ok(text) => text,
+                Err(_) => "",
+            },
+        }
+    }
+
+    const fn push(mut self, text: &str) -> Message {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() && self.len < MESSAGE_CAPACITY {
+            self.bytes[self.len] = bytes[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+
+    const fn push_name(mut self, name: &PartedName) -> Message {
+        let mut part = 0;
+        while part < name.len {
+            if part > 0 {
+                self = self.push(".");
+            }
+            self = self.push(name.parts[part]);
+            part += 1;
+        }
+        self
+    }
+
+    const fn push_usize(mut self, n: usize) -> Message {
+        let mut digits = [0u8; 20];
+        let mut count = 0;
+        let mut rest = n;
+        loop {
+            digits[count] = b'0' + (rest % 10) as u8;
+            count += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        while count > 0 && self.len < MESSAGE_CAPACITY {
+            count -= 1;
+            self.bytes[self.len] = digits[count];
+            self.len += 1;
+        }
+        self
     }
 }

@@ -23,9 +23,9 @@ impl MetricKind {
     /// The keyword used in `#[metric(...)]`.
     pub const fn as_str(self) -> &'static str {
         match self {
-            MetricKind::Counter => "counter",
-            MetricKind::Gauge => "gauge",
-            MetricKind::UpDownCounter => "up_down_counter",
+            MetricKind::Counter => metrics_rules::COUNTER,
+            MetricKind::Gauge => metrics_rules::GAUGE,
+            MetricKind::UpDownCounter => metrics_rules::UP_DOWN_COUNTER,
         }
     }
 }

@@ -1,0 +1,9 @@
+use metrics_core::MetricsGroup;
+
+#[derive(MetricsGroup)]
+struct Snapshot {
+    #[metric(skip, rename = "ts")]
+    timestamp: u64,
+}
+
+fn main() {}
