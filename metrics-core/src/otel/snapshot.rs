@@ -128,3 +128,79 @@ impl Visitor for Collector<'_> {
         self.cursor += metrics;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::schema::{build, MetricDescriptor, MetricKind, SchemaField, ValueType};
+
+    const fn gauge(name: &'static str) -> SchemaField {
+        SchemaField::Metric(MetricDescriptor {
+            name,
+            kind: MetricKind::Gauge,
+            unit: "",
+            description: "",
+            label: None,
+            value_type: ValueType::U64,
+        })
+    }
+
+    static SCHEMA: GroupSchema = build::group("Three", &[gauge("a"), gauge("b"), gauge("c")]);
+
+    /// A snapshot source whose every metric reports the number of the call.
+    fn counting() -> (SharedSnapshot, Arc<AtomicU64>) {
+        let calls = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&calls);
+        let visit: Visit = Box::new(move |visitor| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            for _ in 0..3 {
+                visitor.point(None, Number::U64(n));
+                visitor.advance(1);
+            }
+        });
+        (SharedSnapshot::new(&SCHEMA, visit), calls)
+    }
+
+    fn value(snapshot: &SharedSnapshot, index: usize) -> u64 {
+        let mut values = Vec::new();
+        snapshot.read(index, |value, _| values.push(value));
+        match values.as_slice() {
+            [Number::U64(v)] => *v,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_snapshot_per_collection_whatever_the_callback_order() {
+        let (snapshot, calls) = counting();
+        let orders = [[0, 1, 2], [2, 0, 1], [1, 2, 0], [1, 0, 2]];
+        for (cycle, order) in orders.iter().enumerate() {
+            for &index in order {
+                assert_eq!(value(&snapshot, index), cycle as u64 + 1, "cycle {cycle}");
+            }
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn a_panicking_source_observes_nothing_once_and_recovers() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&calls);
+        let visit: Visit = Box::new(move |visitor| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            visitor.point(None, Number::U64(n));
+            assert!(n != 1, "the first snapshot fails half-way");
+            visitor.advance(1);
+        });
+        let snapshot = SharedSnapshot::new(&SCHEMA, visit);
+        let mut seen = 0;
+        snapshot.read(0, |_, _| seen += 1);
+        assert_eq!(seen, 0, "nothing from a snapshot that panicked half-way");
+        snapshot.read(0, |_, _| seen += 1);
+        assert_eq!(seen, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}
