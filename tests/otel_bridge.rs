@@ -368,3 +368,53 @@ fn grpc_outside_a_tokio_runtime_is_an_error_not_a_panic() {
         "{error}"
     );
 }
+
+/// The example binary `cargo test` builds next to the test binaries.
+fn example_binary() -> std::path::PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let binary = deps
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join("own_provider");
+    assert!(binary.exists(), "{} not built", binary.display());
+    binary
+}
+
+/// examples/own_provider.rs over gRPC: its histogram and its live group arrive, and the last
+/// export (at shutdown) has every job it reports as finished.
+#[test]
+fn the_example_exports_its_histogram_and_group() {
+    let receiver = Receiver::start();
+    let output = std::process::Command::new(example_binary())
+        .args(["--duration", "1.5"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.grpc_url())
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL")
+        .env_remove("OTEL_SERVICE_NAME")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("failed"), "{stderr}");
+    let jobs: i64 = stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no job count in {stdout:?}"));
+    assert!(jobs > 0, "{stdout}");
+
+    let received = receiver.received();
+    let last = received.last().expect("at least the shutdown's export");
+    assert_eq!(last["protocol"], "grpc");
+    assert_eq!(resource(last)["service.name"], "own-provider-example");
+    let metrics = metrics_by_name(last);
+    let point = |name: &str| metrics[name]["sum"]["data_points"][0]["as_int"].clone();
+    assert_eq!(point("jobs_done"), jobs.to_string());
+    assert_eq!(point("jobs_in_flight"), "0");
+    let histogram = &metrics["job.duration"]["histogram"]["data_points"][0];
+    assert_eq!(histogram["count"], jobs.to_string());
+}
