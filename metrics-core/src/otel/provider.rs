@@ -26,7 +26,8 @@ use crate::{MetricsConfig, MetricsError};
 /// blocks until that export is done.
 ///
 /// A disabled configuration (`enabled: false`) yields a provider without a reader, whose
-/// instruments export nothing.
+/// instruments export nothing. The `file` section is not used: the SDK has no JSON file
+/// exporter; keep [`create_exporter`](crate::create_exporter) for it.
 ///
 /// # Errors
 /// [`MetricsError::Config`] when the configuration is invalid or has no `otlp` section;

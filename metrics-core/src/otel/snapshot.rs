@@ -1,13 +1,15 @@
 //! One snapshot of a group shared by all of its instruments' callbacks.
 //!
-//! OpenTelemetry 0.33 has no multi-instrument callback (`Meter::register_callback` is gone):
+//! OpenTelemetry 0.33 has no multi-instrument callback (no `Meter::register_callback`):
 //! each observable instrument runs its own callback at every collection. To take one snapshot
 //! per collection rather than one per instrument, the callbacks share a [`SharedSnapshot`] and
 //! detect a new collection by generation: each instrument remembers the generation it last
 //! read; when an instrument finds that it has already read the current snapshot, a new
 //! collection has begun and it takes a fresh one. This holds whatever order the SDK runs the
 //! callbacks in, and needs nothing from the SDK but "each instrument's callback runs once per
-//! collection".
+//! collection". With several readers on one provider, each reader's collection takes its own
+//! snapshot; two collections interleaving on different threads (readers collecting at the same
+//! instant) may take an extra snapshot or report points of two consecutive snapshots.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, PoisonError};
