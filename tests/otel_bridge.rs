@@ -418,3 +418,28 @@ fn the_example_exports_its_histogram_and_group() {
     let histogram = &metrics["job.duration"]["histogram"]["data_points"][0];
     assert_eq!(histogram["count"], jobs.to_string());
 }
+
+/// A collector that never answers costs the configured timeout, not a hung reader: the flush
+/// fails, and once the collector answers again the next one delivers.
+#[test]
+fn a_black_hole_collector_times_out_and_the_reader_recovers() {
+    let receiver = Receiver::start();
+    let mut config = config(&receiver, OtlpProtocol::HttpBinary, 3600);
+    config.otlp.as_mut().unwrap().timeout_seconds = 1.0;
+    let setup = setup(&config);
+    receiver.fault(serde_json::json!({"mode": "blackhole"}));
+
+    let started = std::time::Instant::now();
+    let flushed = setup.provider.force_flush();
+    let elapsed = started.elapsed();
+    receiver.fault(serde_json::json!({"mode": "none"}));
+    assert!(flushed.is_err(), "a held request is not a success");
+    // Measured about 1 s (the timeout); generous for two loaded cores.
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+
+    receiver.reset();
+    setup.provider.force_flush().unwrap();
+    let received = receiver.wait_for(1, Duration::from_secs(30));
+    assert_group(received.last().unwrap(), 2);
+    setup.provider.shutdown().unwrap();
+}
