@@ -53,6 +53,8 @@ pub mod export;
 mod field;
 mod group;
 pub mod json;
+#[cfg(feature = "otel-sdk")]
+pub mod otel;
 pub mod otlp;
 #[cfg(feature = "export")]
 mod reporter;
