@@ -54,6 +54,7 @@ mod field;
 mod group;
 pub mod json;
 pub mod otlp;
+pub mod prometheus;
 #[cfg(feature = "export")]
 mod reporter;
 pub mod schema;
