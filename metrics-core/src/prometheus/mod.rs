@@ -44,18 +44,18 @@
 //! };
 //! let mut text = Vec::new();
 //! prometheus::to_writer(&queue, &mut text).unwrap();
-//! assert_eq!(
-//!     String::from_utf8(text).unwrap(),
-//!     "# HELP depth Jobs waiting.\n\
-//!      # TYPE depth gauge\n\
-//!      depth 3\n\
-//!      # HELP done_total Jobs done, by worker.\n\
-//!      # TYPE done_total counter\n\
-//!      done_total{worker=\"a\"} 7\n\
-//!      # HELP last_job_seconds Time of the last job.\n\
-//!      # TYPE last_job_seconds gauge\n\
-//!      last_job_seconds 1.5\n"
+//! let expected = concat!(
+//!     "# HELP depth Jobs waiting.\n",
+//!     "# TYPE depth gauge\n",
+//!     "depth 3\n",
+//!     "# HELP done_total Jobs done, by worker.\n",
+//!     "# TYPE done_total counter\n",
+//!     "done_total{worker=\"a\"} 7\n",
+//!     "# HELP last_job_seconds Time of the last job.\n",
+//!     "# TYPE last_job_seconds gauge\n",
+//!     "last_job_seconds 1.5\n",
 //! );
+//! assert_eq!(String::from_utf8(text).unwrap(), expected);
 //!
 //! let mut open_metrics = Vec::new();
 //! prometheus::to_writer_with(&queue, Format::OpenMetrics, &mut open_metrics).unwrap();
