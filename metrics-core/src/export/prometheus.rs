@@ -34,7 +34,9 @@ const MAX_CONNECTIONS: usize = 64;
 /// How long a client may take to send its request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `GET /metrics` on the configured address; see the [module documentation](self).
+/// Serves `GET /metrics` (and `HEAD`) on the configured address with the latest exported
+/// snapshot, rendered at export time in both formats: text 0.0.4, or OpenMetrics when the
+/// `Accept` header asks for it; gzip when accepted; 404 elsewhere.
 pub struct PrometheusExporter {
     name: String,
     address: SocketAddr,
