@@ -7,6 +7,7 @@
 //! cargo run --example scheduler -- --duration 5      # five seconds
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run --example scheduler
 //! cargo run --example scheduler -- --config metrics.json --output /tmp/m.json
+//! cargo run --example scheduler -- --prometheus 127.0.0.1:9464   # also serve /metrics
 //! cargo run --example scheduler -- --catalog         # the metrics catalog (Markdown)
 //! cargo run --example scheduler -- --catalog-json    # the metrics catalog (JSON)
 //! ```
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use metrics_core::config::FileMetricsConfig;
+use metrics_core::config::{FileMetricsConfig, PrometheusConfig};
 use metrics_core::{catalog, create_exporter, MetricsConfig, Reporter};
 
 use simulation::Simulation;
@@ -29,7 +30,7 @@ use system::SystemSampler;
 /// How long shutdown may take: stop, final export, exporter shutdown.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(15);
 
-const USAGE: &str = "usage: scheduler [--duration SECONDS] [--output PATH] [--config PATH] [--catalog | --catalog-json]";
+const USAGE: &str = "usage: scheduler [--duration SECONDS] [--output PATH] [--config PATH] [--prometheus ADDR] [--catalog | --catalog-json]";
 
 /// What the command line asks for.
 #[derive(Default)]
@@ -37,6 +38,7 @@ struct Args {
     duration: Option<Duration>,
     output: Option<PathBuf>,
     config: Option<PathBuf>,
+    prometheus: Option<String>,
     catalog: bool,
     catalog_json: bool,
 }
@@ -58,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--output" => args.output = Some(value("--output")?.into()),
             "--config" => args.config = Some(value("--config")?.into()),
+            "--prometheus" => args.prometheus = Some(value("--prometheus")?),
             "--catalog" => args.catalog = true,
             "--catalog-json" => args.catalog_json = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -68,7 +71,8 @@ fn parse_args() -> Result<Args, String> {
 }
 
 /// The configuration: the file if given, else the service's own names and every second to
-/// `./metrics.json`; then the `OTEL_*` variables; `--output` moves the file.
+/// `./metrics.json`; then the `OTEL_*` variables; `--output` moves the file; `--prometheus`
+/// adds the scrape endpoint.
 fn config(args: &Args) -> Result<MetricsConfig, metrics_core::MetricsError> {
     let mut config = match &args.config {
         Some(path) => MetricsConfig::from_file(path)?,
@@ -85,6 +89,11 @@ fn config(args: &Args) -> Result<MetricsConfig, metrics_core::MetricsError> {
             .file
             .get_or_insert_with(|| FileMetricsConfig::new(output));
         file.path = output.clone();
+    }
+    if let Some(listen) = &args.prometheus {
+        config.prometheus = Some(PrometheusConfig {
+            listen: listen.clone(),
+        });
     }
     config.apply_env()?;
     Ok(config)

@@ -105,6 +105,10 @@ pub enum MetricsError {
         message: String,
     },
 
+    /// The snapshot could not be rendered for Prometheus: two metrics share a Prometheus name.
+    #[error(transparent)]
+    Prometheus(#[from] crate::prometheus::PrometheusError),
+
     /// Some backends of a composite exporter failed; the others succeeded.
     #[error("{} of {total} metrics backends failed: {}", failures.len(), Failures(failures))]
     Backends {

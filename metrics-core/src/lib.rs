@@ -56,6 +56,7 @@ pub mod json;
 #[cfg(feature = "otel-sdk")]
 pub mod otel;
 pub mod otlp;
+pub mod prometheus;
 #[cfg(feature = "export")]
 mod reporter;
 pub mod schema;

@@ -65,6 +65,18 @@ pub struct MetricsConfig {
     /// The JSON file exporter, if any.
     #[serde(default)]
     pub file: Option<FileMetricsConfig>,
+
+    /// The Prometheus scrape endpoint, if any (cargo feature `prometheus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusConfig>,
+}
+
+/// The Prometheus scrape endpoint: `GET /metrics` serves the latest exported snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    /// The address to listen on, an IP address and a port: `127.0.0.1:9464`, `[::]:9464`.
+    pub listen: String,
 }
 
 /// OTLP transport protocol. Reads both the short names (`grpc`, `httpbinary`, `httpjson`)
@@ -270,6 +282,7 @@ impl Default for MetricsConfig {
             resource_attributes: BTreeMap::new(),
             otlp: None,
             file: None,
+            prometheus: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Checks of every configuration value, naming the field at fault (never a header value).
 
 use super::url::{check_url, UrlProblem};
-use super::{MetricsConfig, OtlpConfig, MAX_EXPORT_INTERVAL};
+use super::{MetricsConfig, OtlpConfig, PrometheusConfig, MAX_EXPORT_INTERVAL};
 use crate::MetricsError;
 
 impl MetricsConfig {
@@ -57,6 +57,9 @@ impl MetricsConfig {
         }
         if let Some(otlp) = &self.otlp {
             otlp.validate()?;
+        }
+        if let Some(prometheus) = &self.prometheus {
+            prometheus.listen_address()?;
         }
         Ok(())
     }
@@ -121,4 +124,17 @@ fn check_timeout(field: &str, seconds: f64) -> Result<(), MetricsError> {
 /// An RFC 7230 token character, the bytes of a valid header name.
 fn is_header_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl PrometheusConfig {
+    /// `listen` as a socket address; the error says what would be accepted.
+    pub(crate) fn listen_address(&self) -> Result<std::net::SocketAddr, MetricsError> {
+        self.listen.trim().parse().map_err(|_| {
+            MetricsError::config(
+                "prometheus.listen",
+                &self.listen,
+                "must be an IP address and a port, such as `127.0.0.1:9464` or `[::]:9464`",
+            )
+        })
+    }
 }

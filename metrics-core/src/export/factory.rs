@@ -32,11 +32,14 @@ pub fn create_exporter(config: &MetricsConfig) -> Result<Arc<dyn MetricsExporter
     if let Some(otlp) = &config.otlp {
         exporters.push((otlp_exporter(config, otlp)?, backstop(otlp.timeout())));
     }
+    if let Some(prometheus) = &config.prometheus {
+        exporters.push((prometheus_exporter(prometheus)?, PROMETHEUS_DEADLINE));
+    }
     match exporters.len() {
         0 => Err(MetricsError::config(
-            "file, otlp",
-            "neither is set",
-            "configure at least one exporter (`file` or `otlp`), or set `enabled` to false",
+            "file, otlp, prometheus",
+            "none is set",
+            "configure at least one exporter (`file`, `otlp` or `prometheus`), or set `enabled` to false",
         )),
         1 => Ok(exporters.remove(0).0),
         _ => Ok(Arc::new(CompositeExporter::with_deadlines(exporters))),
@@ -71,4 +74,25 @@ fn otlp_exporter(
         protocol: otlp.protocol.as_str(),
         feature,
     })
+}
+
+/// A Prometheus export only renders the snapshot in memory.
+const PROMETHEUS_DEADLINE: Duration = Duration::from_secs(10);
+
+#[cfg(feature = "prometheus")]
+fn prometheus_exporter(
+    prometheus: &crate::config::PrometheusConfig,
+) -> Result<Arc<dyn MetricsExporter>, MetricsError> {
+    Ok(Arc::new(super::PrometheusExporter::new(prometheus)?))
+}
+
+#[cfg(not(feature = "prometheus"))]
+fn prometheus_exporter(
+    prometheus: &crate::config::PrometheusConfig,
+) -> Result<Arc<dyn MetricsExporter>, MetricsError> {
+    Err(MetricsError::config(
+        "prometheus",
+        &prometheus.listen,
+        "the Prometheus endpoint is not compiled in: enable the cargo feature `prometheus` of metrics-core",
+    ))
 }

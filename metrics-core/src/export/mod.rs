@@ -12,6 +12,8 @@ mod factory;
 mod file;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 mod otlp;
+#[cfg(feature = "prometheus")]
+mod prometheus;
 
 /// The attribute [`MetricsExporter`] impls are written with, re-exported so that an
 /// implementation outside this crate needs no dependency of its own.
@@ -21,6 +23,8 @@ pub use factory::create_exporter;
 pub use file::FileExporter;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub use otlp::OtlpExporter;
+#[cfg(feature = "prometheus")]
+pub use prometheus::PrometheusExporter;
 
 /// A metrics backend.
 #[async_trait]

@@ -1,9 +1,8 @@
 //! The static parts of a group type's metrics, encoded once per type: names with their full
 //! dotted path, descriptions, units, kinds and label keys, as protobuf and JSON fragments.
 
-use std::sync::{PoisonError, RwLock};
-
 use super::{json, wire};
+use crate::schema::cache::PerSchema;
 use crate::schema::{GroupSchema, MetricKind, ValueType};
 use crate::Number;
 
@@ -143,31 +142,14 @@ pub(super) struct Prepared {
 /// They are kept for the life of the program, like the `&'static` schema they come from:
 /// one set per group type ever encoded, found by the schema's address.
 pub(super) fn prepared(schema: &'static GroupSchema) -> &'static Prepared {
-    type Cache = Vec<(&'static GroupSchema, &'static Prepared)>;
-    static CACHE: RwLock<Cache> = RwLock::new(Vec::new());
-    let find = |cache: &Cache| {
-        cache
-            .iter()
-            .find(|(s, _)| std::ptr::eq(*s, schema))
-            .map(|&(_, p)| p)
-    };
-    if let Some(prepared) = find(&CACHE.read().unwrap_or_else(PoisonError::into_inner)) {
-        return prepared;
-    }
-    let mut cache = CACHE.write().unwrap_or_else(PoisonError::into_inner);
-    if let Some(prepared) = find(&cache) {
-        return prepared;
-    }
-    let metrics = schema
-        .metrics()
-        .map(|metric| PreparedMetric::new(&metric.name, metric.descriptor))
-        .collect();
-    let prepared: &'static Prepared = Box::leak(Box::new(Prepared {
-        metrics,
+    static CACHE: PerSchema<Prepared> = PerSchema::new();
+    CACHE.get(schema, |schema| Prepared {
+        metrics: schema
+            .metrics()
+            .map(|metric| PreparedMetric::new(&metric.name, metric.descriptor))
+            .collect(),
         protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
-    }));
-    cache.push((schema, prepared));
-    prepared
+    })
 }
 
 #[cfg(test)]

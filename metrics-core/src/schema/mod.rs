@@ -7,6 +7,7 @@
 use std::fmt;
 
 pub(crate) mod build;
+pub(crate) mod cache;
 
 /// How a metric's values are meant to be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,0 +1,110 @@
+//! The static parts of a group type's exposition, rendered once per type: each metric's
+//! `# HELP`/`# TYPE`/`# UNIT` lines in both formats and its samples' name up to the value.
+
+use super::names::{label_name, metric_names};
+use super::{Format, NameCollision};
+use crate::schema::cache::PerSchema;
+use crate::schema::{GroupSchema, MetricDescriptor, MetricKind};
+
+/// One metric family's fragments.
+pub(super) struct PreparedFamily {
+    /// The metadata lines, by [`Format`] (`Format::index`).
+    pub(super) header: [Box<[u8]>; 2],
+    /// A sample without a label, up to its value: `name `.
+    pub(super) plain: Box<[u8]>,
+    /// A labeled sample up to its label's value: `name{label="`; empty when unlabeled.
+    pub(super) labeled: Box<[u8]>,
+}
+
+/// A group type's families in schema order, or the first pair of its metrics whose names
+/// collide once mapped.
+pub(super) type Prepared = Result<Box<[PreparedFamily]>, NameCollision>;
+
+/// The prepared families of `schema`, built at its first encode.
+pub(super) fn prepared(schema: &'static GroupSchema) -> &'static Prepared {
+    static CACHE: PerSchema<Prepared> = PerSchema::new();
+    CACHE.get(schema, prepare)
+}
+
+fn prepare(schema: &'static GroupSchema) -> Prepared {
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    let mut families = Vec::with_capacity(schema.metric_count);
+    for metric in schema.metrics() {
+        let descriptor = metric.descriptor;
+        let names = metric_names(&metric.name, descriptor.kind, descriptor.unit);
+        // Both spellings must be unique: a counter `x` (`x_total`) and a gauge `x_total`
+        // collide in the text format, a counter `x` and a gauge `x` in OpenMetrics.
+        if let Some((first, _, _)) = seen
+            .iter()
+            .find(|(_, family, sample)| *family == names.family || *sample == names.sample)
+        {
+            return Err(NameCollision {
+                first: first.clone(),
+                second: metric.name,
+                prometheus_name: names.sample,
+            });
+        }
+        families.push(PreparedFamily::new(&names, descriptor));
+        seen.push((metric.name, names.family, names.sample));
+    }
+    Ok(families.into())
+}
+
+impl PreparedFamily {
+    fn new(names: &super::names::MetricNames, descriptor: &MetricDescriptor) -> Self {
+        let header = [Format::Text, Format::OpenMetrics].map(|format| {
+            // The text format names the family as its samples (`x_total`), OpenMetrics without
+            // the counter's suffix.
+            let family = match format {
+                Format::Text => &names.sample,
+                Format::OpenMetrics => &names.family,
+            };
+            let mut out = Vec::new();
+            if !descriptor.description.is_empty() {
+                out.extend_from_slice(b"# HELP ");
+                out.extend_from_slice(family.as_bytes());
+                out.push(b' ');
+                escape_help(&mut out, descriptor.description, format);
+                out.push(b'\n');
+            }
+            out.extend_from_slice(b"# TYPE ");
+            out.extend_from_slice(family.as_bytes());
+            out.extend_from_slice(match descriptor.kind {
+                MetricKind::Counter => b" counter\n",
+                // A non-monotonic sum is a gauge to Prometheus.
+                MetricKind::Gauge | MetricKind::UpDownCounter => b" gauge\n",
+            });
+            if let (Format::OpenMetrics, Some(unit)) = (format, &names.unit) {
+                out.extend_from_slice(b"# UNIT ");
+                out.extend_from_slice(family.as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(unit.as_bytes());
+                out.push(b'\n');
+            }
+            out.into_boxed_slice()
+        });
+        let mut plain = names.sample.clone().into_bytes();
+        plain.push(b' ');
+        let labeled = match descriptor.label {
+            Some(label) => format!("{}{{{}=\"", names.sample, label_name(label)).into_bytes(),
+            None => Vec::new(),
+        };
+        PreparedFamily {
+            header,
+            plain: plain.into(),
+            labeled: labeled.into(),
+        }
+    }
+}
+
+/// `# HELP` text: backslashes and line feeds escaped, and in OpenMetrics double quotes too.
+fn escape_help(out: &mut Vec<u8>, help: &str, format: Format) {
+    for &b in help.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'"' if format == Format::OpenMetrics => out.extend_from_slice(b"\\\""),
+            b => out.push(b),
+        }
+    }
+}
