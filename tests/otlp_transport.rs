@@ -376,3 +376,86 @@ async fn endpoints_follow_the_specification() {
         }
     }
 }
+
+/// Each failure names its cause once, with the endpoint, and never a header value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failure_names_its_cause_once() {
+    let receiver = Receiver::start();
+    let refused = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    };
+    for protocol in PROTOCOLS {
+        // Refused.
+        let message = exporter(refused.clone(), protocol, 1.0)
+            .export(&example_snapshot())
+            .await
+            .unwrap_err()
+            .to_string();
+        eprintln!("{protocol} refused: {message}");
+        assert_eq!(
+            message.matches("refused").count(),
+            1,
+            "{protocol}: {message}"
+        );
+        assert!(message.contains(&refused), "{protocol}: {message}");
+
+        // DNS: `.invalid` never resolves (RFC 6761).
+        let unknown = "http://no-such-host.invalid:4318";
+        let message = exporter(unknown.to_owned(), protocol, 2.0)
+            .export(&example_snapshot())
+            .await
+            .unwrap_err()
+            .to_string();
+        eprintln!("{protocol} DNS: {message}");
+        assert!(message.contains(unknown), "{protocol}: {message}");
+        let lower = message.to_lowercase();
+        assert!(
+            lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve"),
+            "{protocol}: {message}"
+        );
+
+        // Timeout.
+        receiver.fault(json!({"mode": "blackhole"}));
+        let error = exporter(receiver.url(protocol), protocol, 0.5)
+            .export(&example_snapshot())
+            .await
+            .unwrap_err();
+        receiver.fault(json!({"mode": "none"}));
+        eprintln!("{protocol} timeout: {error}");
+        assert!(
+            matches!(error, MetricsError::Timeout { .. }),
+            "{protocol}: {error}"
+        );
+        assert!(
+            error.to_string().contains(&receiver.url(protocol)),
+            "{error}"
+        );
+
+        // A status, with the collector's message.
+        receiver.fault(json!({"mode": "status", "http_status": 400,
+                              "grpc_code": "INVALID_ARGUMENT", "message": "metric name too long",
+                              "count": 1}));
+        let message = exporter(receiver.url(protocol), protocol, 2.0)
+            .export(&example_snapshot())
+            .await
+            .unwrap_err()
+            .to_string();
+        eprintln!("{protocol} status: {message}");
+        let status = if protocol == OtlpProtocol::Grpc {
+            "InvalidArgument"
+        } else {
+            "400"
+        };
+        assert!(message.contains(status), "{protocol}: {message}");
+        assert_eq!(
+            message.matches("metric name too long").count(),
+            1,
+            "{protocol}: {message}"
+        );
+        assert!(
+            !message.contains("sk-redirect-secret"),
+            "{protocol}: {message}"
+        );
+    }
+}
