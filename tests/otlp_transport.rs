@@ -180,7 +180,7 @@ fn every_way_to_build_an_exporter_validates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivered_export_is_ok_whatever_the_body() {
     let receiver = Receiver::start();
-    for protocol in HTTP {
+    for protocol in PROTOCOLS {
         for bytes in [7, 5 << 20] {
             receiver.reset();
             receiver.fault(json!({"mode": "garbage", "bytes": bytes, "count": 1}));
@@ -215,6 +215,13 @@ async fn partial_success_is_a_typed_error_with_count_and_message() {
         }
         assert_eq!(receiver.received().len(), 1, "{protocol}: not retried");
         exporter.export(&example_snapshot()).await.unwrap();
+
+        // No point rejected: a warning, and the export is `Ok`.
+        receiver.reset();
+        receiver.fault(json!({"mode": "partial", "rejected": 0,
+                              "message": "attribute names should be lower case", "count": 1}));
+        exporter.export(&example_snapshot()).await.unwrap();
+        assert_eq!(receiver.received().len(), 1, "{protocol}: not retried");
     }
 }
 

@@ -23,7 +23,8 @@ and a control API on the HTTP port:
        status takes "message" (HTTP body, gRPC status message; default "fault injected")
        {"mode": "redirect", "http_status": 307, "location": "http://..."}  (HTTP only)
        {"mode": "partial", "rejected": 3, "message": "..."}  (partial_success, both)
-       {"mode": "garbage", "bytes": N}  (HTTP 200 with N bytes that do not parse)
+       {"mode": "garbage", "bytes": N}  (HTTP 200 with N bytes that do not parse; gRPC a
+                                         response with an N-byte warning message)
        "count" = number of requests the fault applies to; absent = until changed.
 
 Usage: receiver.py [--grpc-port N] [--http-port M] [--no-stdin-watch] [--verbose]
@@ -202,6 +203,8 @@ def grpc_export(raw, context):
 def export_response(fault):
     """The answer to a delivered export: a partial success if the fault asks for one."""
     resp = pb.ExportMetricsServiceResponse()
+    if fault and fault["mode"] == "garbage":  # gRPC: a valid but huge response
+        resp.partial_success.error_message = "x" * fault["bytes"]
     if fault and fault["mode"] == "partial":
         resp.partial_success.rejected_data_points = fault["rejected"]
         resp.partial_success.error_message = fault["message"]

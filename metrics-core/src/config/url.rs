@@ -40,6 +40,15 @@ pub(super) fn check_url(url: &str) -> Result<(), UrlProblem> {
     if url.chars().any(char::is_whitespace) {
         return Err(UrlProblem::Other("a URL cannot contain spaces"));
     }
+    // What the transports' URI parser refuses, refused here where the field can be named.
+    if url
+        .bytes()
+        .any(|b| !b.is_ascii_graphic() || b"\"<>\\^`{|}".contains(&b))
+    {
+        return Err(UrlProblem::Other(
+            "a URL is visible ASCII without quotes, backticks, `<`, `>`, `\\`, `^`, `{`, `|` or `}`: write a non-ASCII host in punycode (`xn--`) and percent-encode the rest",
+        ));
+    }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
         return Err(UrlProblem::Credentials);
@@ -88,6 +97,9 @@ mod tests {
         assert!(check_url("http://").is_err());
         assert!(check_url("http://host:99999").is_err());
         assert!(check_url("http://ho st").is_err());
+        assert!(check_url("http://\u{a1}127.0.0.1:4317").is_err());
+        assert!(check_url("http://h:4318/a{b}").is_err());
+        assert!(check_url("http://xn--bcher-kva.example:4318/v1/metrics").is_ok());
     }
 
     #[test]

@@ -100,9 +100,20 @@ impl Grpc {
                 Some(rejected) => Err(rejected),
                 None => Ok(()),
             }),
+            // A response message is only sent with an OK status: one too large to read
+            // still says the export was delivered, and must not be sent again.
+            Err(status) if is_oversized_response(&status) => Ok(Ok(())),
             Err(status) => Err(classify(&status, redactor)),
         }
     }
+}
+
+/// tonic's refusal of a response message over [`MAX_RESPONSE`], before reading it.
+fn is_oversized_response(status: &Status) -> bool {
+    status.code() == Code::OutOfRange
+        && status
+            .message()
+            .starts_with("Error, decoded message length too large")
 }
 
 /// Retryable or not, per the OTLP specification's table of gRPC codes; the message names the

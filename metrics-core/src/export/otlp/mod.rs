@@ -223,6 +223,15 @@ impl MetricsExporter for OtlpExporter {
         match tokio::time::timeout(self.timeout, self.send(encoded)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(Outcome::Failed(message))) => Err(self.error(message)),
+            // No point rejected: the collector's message is a warning (OTLP specification).
+            Ok(Err(Outcome::Rejected(warning))) if warning.points <= 0 => {
+                tracing::warn!(
+                    backend = %self.name,
+                    message = %self.redactor.redact(&warning.message),
+                    "the OTLP collector accepted every point, with a warning"
+                );
+                Ok(())
+            }
             Ok(Err(Outcome::Rejected(rejected))) => Err(MetricsError::OtlpPartialSuccess {
                 endpoint: self.url.clone(),
                 protocol: self.protocol.as_str(),
