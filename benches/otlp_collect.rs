@@ -1,10 +1,10 @@
 //! The collect-and-encode stage of an OTLP export of the reference snapshot, against the
 //! hand-written exporter it replaces, on the same SDK (opentelemetry_sdk 0.33).
 //!
-//! - `metrics_core`: `OtlpExporter::collect_without_sending`, the part of `export` before the
-//!   transport: the snapshot's values are loaded into the group's pipeline and a manual reader
-//!   collects them through the observable instruments' callbacks. The exporter is configured
-//!   for HTTP/protobuf and never sends.
+//! - `metrics_core`: `SdkPath::collect_without_sending` (benches/support/sdk_path.rs), the
+//!   SDK path that `crate::otlp`'s encoder is measured against: the snapshot's values are
+//!   loaded into the group's pipeline and a manual reader collects them through the observable
+//!   instruments' callbacks.
 //! - `hand_written`: what the reference service did, 19 synchronous `f64` gauges created once,
 //!   each export recording the 19 values by hand (no attributes), then a collect of a
 //!   cumulative manual reader on a provider with the same resource, into a `ResourceMetrics`
@@ -27,8 +27,6 @@ use std::hint::black_box;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use metrics_core::config::{OtlpConfig, OtlpProtocol};
-use metrics_core::export::OtlpExporter;
 use metrics_core::{MetricsConfig, MetricsGroup};
 use opentelemetry::metrics::{Gauge, MeterProvider as _};
 use opentelemetry::KeyValue;
@@ -41,6 +39,7 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::Resource;
 use prost::Message;
+use support::sdk_path::SdkPath;
 use support::snapshot::MetricsSnapshot;
 use support::Routine;
 
@@ -53,15 +52,11 @@ fn encode(metrics: &ResourceMetrics, body: &mut Vec<u8>) {
 }
 
 /// Our exporter, pointed at an endpoint it is never asked to send to.
-fn exporter() -> OtlpExporter {
-    let otlp = OtlpConfig {
-        protocol: OtlpProtocol::HttpBinary,
-        ..OtlpConfig::new("http://127.0.0.1:4318/v1/metrics".to_owned())
-    };
-    OtlpExporter::new(&MetricsConfig::default(), &otlp).expect("exporter")
+fn exporter() -> SdkPath {
+    SdkPath::new(&MetricsConfig::default())
 }
 
-/// The same resource as `OtlpExporter::new` builds from the default configuration.
+/// The same resource as `SdkPath::new` builds from the default configuration.
 fn resource() -> Resource {
     let config = MetricsConfig::default();
     Resource::builder_empty()

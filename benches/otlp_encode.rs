@@ -7,7 +7,7 @@
 //!   is points per second.
 //! - `reference` (the 19 points of the reference snapshot, compaction absent) and
 //!   `reference_with_compaction` (25 points): the encoders against what the SDK path does
-//!   before it sends, `OtlpExporter::collect_without_sending` followed by
+//!   before it sends, `SdkPath::collect_without_sending` followed by
 //!   opentelemetry-proto's conversion and prost's encoding (as in benches/otlp_collect.rs).
 //! - `gzip`: gzip (flate2, default level, as the transports compress) of the protobuf
 //!   request of the reference snapshot and of the 10,000-point map, after encoding it,
@@ -23,17 +23,16 @@ use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
 use flate2::write::GzEncoder;
-use metrics_core::config::{OtlpConfig, OtlpProtocol};
-use metrics_core::export::OtlpExporter;
 use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
 use metrics_core::{DynMetricsGroup, MetricsConfig};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use prost::Message;
+use support::sdk_path::SdkPath;
 use support::{Labeled, Routine};
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 
-/// The resource `OtlpExporter::new` builds from the default configuration (no namespace).
+/// The resource `SdkPath::new` builds from the default configuration (no namespace).
 fn context() -> OtlpContext {
     let config = MetricsConfig::default();
     let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -82,11 +81,7 @@ fn protobuf_gzip(group: impl DynMetricsGroup + 'static) -> impl FnMut() {
 
 /// What the SDK path does before it sends: collect, convert, encode.
 fn sdk(group: impl DynMetricsGroup + 'static) -> impl FnMut() {
-    let otlp = OtlpConfig {
-        protocol: OtlpProtocol::HttpBinary,
-        ..OtlpConfig::new("http://127.0.0.1:4318/v1/metrics".to_owned())
-    };
-    let exporter = OtlpExporter::new(&MetricsConfig::default(), &otlp).expect("exporter");
+    let exporter = SdkPath::new(&MetricsConfig::default());
     let mut body = Vec::new();
     move || {
         exporter

@@ -3,7 +3,7 @@
 //!
 //! - `json_{n}`: `metrics_core::json::to_writer` and `serde_json::to_writer`, both writing
 //!   the entries in the map's iteration order, into a reused buffer.
-//! - `otlp_{n}`: `OtlpExporter::collect_without_sending` followed by the HTTP/protobuf
+//! - `otlp_{n}`: `SdkPath::collect_without_sending` (benches/support/sdk_path.rs) followed by the HTTP/protobuf
 //!   encoding, as in benches/otlp_collect.rs.
 //!
 //! Each group reports its size as criterion's throughput, so the `thrpt` line is points per
@@ -16,11 +16,10 @@ mod support;
 
 use std::hint::black_box;
 
-use metrics_core::config::{OtlpConfig, OtlpProtocol};
-use metrics_core::export::OtlpExporter;
 use metrics_core::MetricsConfig;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use prost::Message;
+use support::sdk_path::SdkPath;
 use support::{Labeled, Routine};
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
@@ -54,11 +53,7 @@ fn routines() -> Vec<Routine> {
             black_box(&buffer);
         }));
 
-        let otlp = OtlpConfig {
-            protocol: OtlpProtocol::HttpBinary,
-            ..OtlpConfig::new("http://127.0.0.1:4318/v1/metrics".to_owned())
-        };
-        let exporter = OtlpExporter::new(&MetricsConfig::default(), &otlp).unwrap();
+        let exporter = SdkPath::new(&MetricsConfig::default());
         // The first collect raises the instrument's cardinality limit to fit the map.
         exporter.collect_without_sending(&group, |_| ()).unwrap();
         let mut body = Vec::new();

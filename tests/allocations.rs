@@ -5,11 +5,12 @@
 mod counting_allocator;
 mod support;
 
+#[path = "../benches/support/sdk_path.rs"]
+mod sdk_path;
+
 use std::collections::HashMap;
 
 use counting_allocator::allocations;
-use metrics_core::config::{OtlpConfig, OtlpProtocol};
-use metrics_core::export::OtlpExporter;
 use metrics_core::{json, DynMetricsGroup, MetricsConfig, MetricsGroup};
 
 #[derive(MetricsGroup)]
@@ -54,19 +55,16 @@ fn json_export_into_a_reused_buffer_allocates_nothing_once_warm() {
     assert_json_allocation_free("1,000-entry HashMap", &labeled);
 }
 
-/// Allocations per OTLP collect (`OtlpExporter::collect_without_sending`: load, collect, no
-/// encoding or transport), printed (`-- --nocapture`) and pinned to the counts measured
+/// Allocations per collect of the SDK path the OTLP encoder replaced
+/// (`SdkPath::collect_without_sending` in benches/support/sdk_path.rs: load, collect, no
+/// encoding or transport), the baseline of tests/otlp_allocations.rs, printed (`-- --nocapture`) and pinned to the counts measured
 /// (the same in debug and release: `cargo test --release --all-features --test allocations
 /// -- --nocapture`), so that any change shows: a rise is a regression, a fall updates the pin.
 /// Most of them are the SDK's (data points, attribute vectors, the observable Sums'
 /// trackers); labeled points add our label strings.
 #[test]
 fn otlp_collect_allocations_are_counted() {
-    let otlp = OtlpConfig {
-        protocol: OtlpProtocol::HttpBinary,
-        ..OtlpConfig::new("http://127.0.0.1:4318/v1/metrics".to_owned())
-    };
-    let exporter = OtlpExporter::new(&MetricsConfig::default(), &otlp).unwrap();
+    let exporter = sdk_path::SdkPath::new(&MetricsConfig::default());
     let full = support::example_snapshot();
     let reference = support::snapshot::MetricsSnapshot {
         compaction: None,

@@ -221,3 +221,93 @@ async fn gauge_points_that_are_gone_are_not_exported_again() {
     assert_arrived(&received[0], &first);
     assert_arrived(&received[1], &second);
 }
+
+/// The resource carries `service.namespace` only when one is configured, the default
+/// `service.name` otherwise, and always the `telemetry.sdk.*` attributes; the scope is this
+/// crate with its version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_and_scope_name_the_service_and_this_crate() {
+    #[derive(MetricsGroup)]
+    struct One {
+        value: u64,
+    }
+    let receiver = Receiver::start();
+    let otlp = otlp_config(&receiver, OtlpProtocol::HttpBinary);
+    let named = MetricsConfig {
+        service_name: "gateway".into(),
+        service_namespace: Some("shop".into()),
+        ..MetricsConfig::default()
+    };
+    for config in [MetricsConfig::default(), named] {
+        OtlpExporter::new(&config, &otlp)
+            .unwrap()
+            .export(&One { value: 1 })
+            .await
+            .unwrap();
+    }
+    let received = receiver.received();
+    let default = resource_attributes(&received[0]);
+    assert!(default["service.name"].starts_with("unknown_service:otlp-"));
+    assert!(!default.contains_key("service.namespace"), "{default:?}");
+    let named = resource_attributes(&received[1]);
+    assert_eq!(named["service.name"], "gateway");
+    assert_eq!(named["service.namespace"], "shop");
+    for resource in [default, named] {
+        assert_eq!(resource["telemetry.sdk.name"], "metrics-core");
+        assert_eq!(resource["telemetry.sdk.language"], "rust");
+        assert_eq!(resource["telemetry.sdk.version"], env!("CARGO_PKG_VERSION"));
+    }
+    let scope = &received[0]["request"]["resource_metrics"][0]["scope_metrics"][0]["scope"];
+    assert_eq!(scope["name"], "metrics-core");
+    assert_eq!(scope["version"], env!("CARGO_PKG_VERSION"));
+}
+
+/// A counter's start time is when the exporter began counting, the same at every export,
+/// while a labeled map grows past 2,000 entries (the SDK's old cardinality limit, whose
+/// rebuilds reset it); every point carries its export's time, later at each export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_time_is_stable_across_exports_as_a_map_grows() {
+    #[derive(MetricsGroup)]
+    struct Growing {
+        #[metric(counter, label = "key")]
+        per_key: HashMap<String, u64>,
+    }
+    let before = std::time::SystemTime::now();
+    let receiver = Receiver::start();
+    let exporter = exporter(&otlp_config(&receiver, OtlpProtocol::Grpc));
+    for n in [10, 2_500, 5_000] {
+        let group = Growing {
+            per_key: (0..n).map(|i| (format!("k{i}"), i)).collect(),
+        };
+        exporter.export(&group).await.unwrap();
+    }
+    let received = receiver.received();
+    let nanos = |value: &Value| -> u64 { value.as_str().unwrap().parse().unwrap() };
+    let mut starts = Vec::new();
+    let mut times = Vec::new();
+    for (record, n) in received.iter().zip([10, 2_500, 5_000]) {
+        let points = record["request"]["resource_metrics"][0]["scope_metrics"][0]["metrics"][0]
+            ["sum"]["data_points"]
+            .as_array()
+            .unwrap();
+        assert_eq!(points.len(), n);
+        let start = nanos(&points[0]["start_time_unix_nano"]);
+        let time = nanos(&points[0]["time_unix_nano"]);
+        assert!(points
+            .iter()
+            .all(|p| nanos(&p["start_time_unix_nano"]) == start));
+        assert!(points.iter().all(|p| nanos(&p["time_unix_nano"]) == time));
+        starts.push(start);
+        times.push(time);
+    }
+    assert_eq!(starts, [starts[0]; 3], "start time moved");
+    let before = before
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        starts[0] >= before && starts[0] <= times[0],
+        "{starts:?} {times:?}"
+    );
+    assert!(times[0] < times[1] && times[1] < times[2], "{times:?}");
+}

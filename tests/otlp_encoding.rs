@@ -1,7 +1,8 @@
 //! `metrics_core::otlp` against independent decoders and against today's SDK path.
 //!
 //! - Protobuf: our bytes, decoded with opentelemetry-proto's prost types, equal the request
-//!   the SDK path sends for the same snapshot (`OtlpExporter::collect_without_sending`, then
+//!   the SDK path sends for the same snapshot (`SdkPath::collect_without_sending` in
+//!   benches/support/sdk_path.rs: an opentelemetry_sdk pipeline and manual reader, then
 //!   opentelemetry-proto's conversion, as the HTTP/protobuf transport does), once the
 //!   differences that are the point of the encoder are set aside: timestamps (checked
 //!   against the context instead), the `telemetry.sdk.*` resource attributes and the scope's
@@ -16,13 +17,14 @@ mod support;
 #[path = "../benches/support/wide.rs"]
 mod wide;
 
+#[path = "../benches/support/sdk_path.rs"]
+mod sdk_path;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use metrics_core::config::{OtlpConfig, OtlpProtocol};
-use metrics_core::export::OtlpExporter;
 use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
 use metrics_core::{DynMetricsGroup, MetricsConfig, MetricsGroup};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -65,12 +67,7 @@ fn context() -> OtlpContext {
 
 /// What the SDK path sends for `group`.
 fn sdk_request(group: &dyn DynMetricsGroup) -> ExportMetricsServiceRequest {
-    let otlp = OtlpConfig {
-        protocol: OtlpProtocol::HttpBinary,
-        ..OtlpConfig::new("http://127.0.0.1:4318/v1/metrics".to_owned())
-    };
-    let exporter = OtlpExporter::new(&config(), &otlp).expect("exporter");
-    exporter
+    sdk_path::SdkPath::new(&config())
         .collect_without_sending(group, |metrics| ExportMetricsServiceRequest::from(metrics))
         .expect("collect")
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod sdk_path;
 #[path = "../../examples/scheduler/snapshot.rs"]
 pub mod snapshot;
 pub mod wide;

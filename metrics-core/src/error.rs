@@ -73,8 +73,35 @@ pub enum MetricsError {
         endpoint: String,
         /// `grpc`, `http/protobuf` or `http/json`.
         protocol: &'static str,
-        /// The SDK's message.
+        /// What failed, named once: connection refused, DNS, an HTTP status with the
+        /// collector's message, a gRPC status, a redirect. Configured header values are
+        /// redacted from anything the collector sent back.
         message: String,
+    },
+
+    /// The collector accepted the export but rejected some of its points (OTLP
+    /// `partial_success`).
+    #[error("OTLP export to {endpoint} ({protocol}): the collector rejected {rejected} data points: {message}")]
+    OtlpPartialSuccess {
+        /// The endpoint the export was sent to.
+        endpoint: String,
+        /// `grpc`, `http/protobuf` or `http/json`.
+        protocol: &'static str,
+        /// `rejected_data_points`.
+        rejected: i64,
+        /// The collector's `error_message`, header values redacted.
+        message: String,
+    },
+
+    /// An OTLP exporter could not be created (nothing was exported).
+    #[error("creating the OTLP exporter for {endpoint} ({protocol}) failed: {reason}")]
+    OtlpCreate {
+        /// The configured endpoint.
+        endpoint: String,
+        /// `grpc`, `http/protobuf` or `http/json`.
+        protocol: &'static str,
+        /// Why.
+        reason: String,
     },
 
     /// A backend did not finish in time.

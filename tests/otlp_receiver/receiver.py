@@ -20,6 +20,11 @@ and a control API on the HTTP port:
        {"mode": "status", "http_status": 503, "retry_after": "1", "grpc_code": "UNAVAILABLE", "count": N}
        {"mode": "delay", "seconds": 2.5, "count": N}
        {"mode": "blackhole"}      (hold requests unanswered until the next POST /fault)
+       status takes "message" (HTTP body, gRPC status message; default "fault injected")
+       {"mode": "redirect", "http_status": 307, "location": "http://..."}  (HTTP only)
+       {"mode": "partial", "rejected": 3, "message": "..."}  (partial_success, both)
+       {"mode": "garbage", "bytes": N}  (HTTP 200 with N bytes that do not parse; gRPC a
+                                         response with an N-byte warning message)
        "count" = number of requests the fault applies to; absent = until changed.
 
 Usage: receiver.py [--grpc-port N] [--http-port M] [--no-stdin-watch] [--verbose]
@@ -112,6 +117,15 @@ def validate_fault(body):
         grpc.StatusCode[f["grpc_code"]]  # KeyError if unknown
         if body.get("retry_after") is not None:
             f["retry_after"] = str(body["retry_after"])
+        f["message"] = str(body.get("message", "fault injected"))
+    elif mode == "redirect":
+        f = {"mode": "redirect", "http_status": int(body["http_status"]),
+             "location": str(body["location"])}
+    elif mode == "partial":
+        f = {"mode": "partial", "rejected": int(body["rejected"]),
+             "message": str(body.get("message", ""))}
+    elif mode == "garbage":
+        f = {"mode": "garbage", "bytes": int(body["bytes"])}
     elif mode == "delay":
         f = {"mode": "delay", "seconds": float(body["seconds"])}
     elif mode == "blackhole":
@@ -179,11 +193,22 @@ def grpc_export(raw, context):
     elif fault and fault["mode"] == "status":
         code = grpc.StatusCode[fault["grpc_code"]]
         if fault.get("retry_after"):
-            details = status_with_retry_info(code.value[0], "fault injected",
+            details = status_with_retry_info(code.value[0], fault["message"],
                                              float(fault["retry_after"]))
             context.set_trailing_metadata((("grpc-status-details-bin", details),))
-        context.abort(code, "fault injected")
-    return pb.ExportMetricsServiceResponse()
+        context.abort(code, fault["message"])
+    return export_response(fault)
+
+
+def export_response(fault):
+    """The answer to a delivered export: a partial success if the fault asks for one."""
+    resp = pb.ExportMetricsServiceResponse()
+    if fault and fault["mode"] == "garbage":  # gRPC: a valid but huge response
+        resp.partial_success.error_message = "x" * fault["bytes"]
+    if fault and fault["mode"] == "partial":
+        resp.partial_success.rejected_data_points = fault["rejected"]
+        resp.partial_success.error_message = fault["message"]
+    return resp
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -282,8 +307,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         elif fault and fault["mode"] == "status":
             extra = [("Retry-After", fault["retry_after"])] if fault.get("retry_after") else []
-            return self.reply(fault["http_status"], b"fault injected", "text/plain", extra)
-        resp = pb.ExportMetricsServiceResponse()
+            return self.reply(fault["http_status"], fault["message"].encode(), "text/plain", extra)
+        elif fault and fault["mode"] == "redirect":
+            return self.reply(fault["http_status"], b"", "text/plain",
+                              [("Location", fault["location"])])
+        elif fault and fault["mode"] == "garbage":
+            return self.reply(200, b"\xff" * fault["bytes"], "application/x-protobuf")
+        resp = export_response(fault)
         if protocol == "http/json":
             self.reply(200, json_format.MessageToJson(resp).encode(), "application/json")
         else:

@@ -69,9 +69,9 @@ impl Receiver {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
-    /// The HTTP base endpoint (`/v1/metrics` is added by the exporter).
+    /// The HTTP endpoint, the full URL the exporter posts to.
     pub fn http_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.http_port)
+        format!("http://127.0.0.1:{}/v1/metrics", self.http_port)
     }
 
     /// Every export request received so far.

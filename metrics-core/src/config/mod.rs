@@ -140,8 +140,8 @@ pub enum OtlpCompression {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpConfig {
-    /// The collector's URL: `http://host:4317` for gRPC; for HTTP either the full
-    /// `.../v1/metrics` URL or a base URL without a path, to which `/v1/metrics` is added.
+    /// The collector's URL, used as given: `http://host:4317` for gRPC, the full
+    /// `http://host:4318/v1/metrics` for HTTP (only `OTEL_EXPORTER_OTLP_ENDPOINT` is a base).
     pub endpoint: String,
 
     /// Transport protocol.

@@ -6,21 +6,14 @@
 //! them; `http::Uri` (what tonic parses) accepts an empty host, a port of `abc` or `70000`
 //! and `[zz]` as an IPv6 host, each of which would still need the checks below.
 
-use super::{OtlpConfig, OtlpProtocol};
+use super::OtlpConfig;
 
 impl OtlpConfig {
-    /// The URL requests go to: for HTTP, `/v1/metrics` is added to an endpoint without a path.
+    /// The URL requests go to: the endpoint as given, per the OpenTelemetry specification
+    /// for a signal-specific endpoint (for HTTP, the full `.../v1/metrics` URL). Only
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL, completed when it is read.
     pub fn export_url(&self) -> String {
-        let endpoint = self.endpoint.trim_end_matches('/');
-        let has_path = endpoint
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.contains('/'));
-        match self.protocol {
-            OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson if !has_path => {
-                format!("{endpoint}/v1/metrics")
-            }
-            _ => endpoint.to_owned(),
-        }
+        self.endpoint.clone()
     }
 }
 
@@ -46,6 +39,15 @@ pub(super) fn check_url(url: &str) -> Result<(), UrlProblem> {
         .ok_or(UrlProblem::Other("expected an `http://` URL"))?;
     if url.chars().any(char::is_whitespace) {
         return Err(UrlProblem::Other("a URL cannot contain spaces"));
+    }
+    // What the transports' URI parser refuses, refused here where the field can be named.
+    if url
+        .bytes()
+        .any(|b| !b.is_ascii_graphic() || b"\"<>\\^`{|}".contains(&b))
+    {
+        return Err(UrlProblem::Other(
+            "a URL is visible ASCII without quotes, backticks, `<`, `>`, `\\`, `^`, `{`, `|` or `}`: write a non-ASCII host in punycode (`xn--`) and percent-encode the rest",
+        ));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
@@ -78,6 +80,7 @@ pub(super) fn check_url(url: &str) -> Result<(), UrlProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::OtlpProtocol;
 
     #[test]
     fn urls() {
@@ -94,13 +97,16 @@ mod tests {
         assert!(check_url("http://").is_err());
         assert!(check_url("http://host:99999").is_err());
         assert!(check_url("http://ho st").is_err());
+        assert!(check_url("http://\u{a1}127.0.0.1:4317").is_err());
+        assert!(check_url("http://h:4318/a{b}").is_err());
+        assert!(check_url("http://xn--bcher-kva.example:4318/v1/metrics").is_ok());
     }
 
     #[test]
-    fn http_base_endpoint_gets_the_metrics_path() {
-        let mut otlp = OtlpConfig::new("http://h:4318/");
+    fn the_endpoint_is_used_as_given() {
+        let mut otlp = OtlpConfig::new("http://h:4318");
         otlp.protocol = OtlpProtocol::HttpJson;
-        assert_eq!(otlp.export_url(), "http://h:4318/v1/metrics");
+        assert_eq!(otlp.export_url(), "http://h:4318");
         otlp.endpoint = "http://h:4318/custom".into();
         assert_eq!(otlp.export_url(), "http://h:4318/custom");
         otlp.protocol = OtlpProtocol::Grpc;

@@ -66,7 +66,8 @@ impl MetricsConfig {
 }
 
 impl OtlpConfig {
-    fn validate(&self) -> Result<(), MetricsError> {
+    /// Checks the endpoint, timeout and headers; every way to build an OTLP exporter calls it.
+    pub(crate) fn validate(&self) -> Result<(), MetricsError> {
         check_url(&self.endpoint).map_err(|problem| match problem {
             // The value holds a password: never repeat it.
             UrlProblem::Credentials => MetricsError::Config {
@@ -86,6 +87,13 @@ impl OtlpConfig {
                     "header names use letters, digits and `!#$%&'*+-.^_`|~` only",
                 ));
             }
+            if is_reserved_header(name) {
+                return Err(MetricsError::config(
+                    field,
+                    name,
+                    "the exporter sets this header itself (or the transport owns it): it cannot be configured",
+                ));
+            }
             if !value
                 .bytes()
                 .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
@@ -102,13 +110,21 @@ impl OtlpConfig {
     }
 }
 
-/// A timeout is a positive number of seconds, at most an hour.
+/// A timeout is a number of seconds from a millisecond (shorter, nothing could be sent:
+/// every export would time out) to an hour.
 fn check_timeout(field: &str, seconds: f64) -> Result<(), MetricsError> {
     if !(seconds.is_finite() && seconds > 0.0) {
         return Err(MetricsError::config(
             field,
             seconds,
             "must be a positive number of seconds",
+        ));
+    }
+    if seconds < 0.001 {
+        return Err(MetricsError::config(
+            field,
+            seconds,
+            "must be at least 0.001 seconds (1 ms)",
         ));
     }
     if seconds > 3600.0 {
@@ -119,6 +135,23 @@ fn check_timeout(field: &str, seconds: f64) -> Result<(), MetricsError> {
         ));
     }
     Ok(())
+}
+
+/// Headers the transport sets or that would corrupt the request: `content-length` would
+/// truncate the body, `host` and `connection` redirect or break the connection, `grpc-*` and
+/// pseudo-headers (`:path`) belong to the gRPC and HTTP/2 framing.
+fn is_reserved_header(name: &str) -> bool {
+    const RESERVED: [&str; 7] = [
+        "content-length",
+        "transfer-encoding",
+        "content-encoding",
+        "content-type",
+        "host",
+        "te",
+        "connection",
+    ];
+    let name = name.to_ascii_lowercase();
+    RESERVED.contains(&name.as_str()) || name.starts_with("grpc-") || name.starts_with(':')
 }
 
 /// An RFC 7230 token character, the bytes of a valid header name.

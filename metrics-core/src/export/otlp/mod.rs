@@ -1,62 +1,61 @@
-//! The OTLP exporter: gRPC, HTTP/protobuf and HTTP/JSON, on opentelemetry-rust.
+//! The OTLP exporter: gRPC, HTTP/protobuf and HTTP/JSON, sending what [`crate::otlp`]
+//! encodes.
 //!
-//! Each group type gets its own SDK pipeline (see `pipeline.rs`), built from its static
-//! schema at its first export. An export loads the snapshot's values, collects them through
-//! a manual reader and sends them at once: the result is the collector's answer, not a log
-//! line from a background thread.
+//! An export encodes the snapshot (protobuf or JSON), then sends it with retries (see
+//! `retry.rs`) inside the configured timeout. No lock is held across a send: concurrent
+//! exports run side by side, each within its own timeout.
 
-mod pipeline;
-mod transport;
+#[cfg(feature = "otlp-grpc")]
+mod grpc;
+#[cfg(feature = "otlp-http")]
+mod http;
+mod response;
+mod retry;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use opentelemetry::KeyValue;
-use opentelemetry_otlp::MetricExporter;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::Resource;
-use tokio::sync::Mutex;
+use tokio::sync::RwLock;
 
-use self::pipeline::Pipeline;
+use self::retry::Outcome;
 use super::MetricsExporter;
 use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
-use crate::{DynMetricsGroup, MetricsError};
-
-/// How much later than the configured timeout an export is abandoned if the SDK's own
-/// deadline has not ended it: at most this, and at most 2.5% of the timeout.
-///
-/// The SDK's deadline only decides whether to start another retry: a retry started just
-/// before it runs for a whole request timeout of its own. The grace lets the SDK's own,
-/// more specific error win when it comes on time. It is half of what README promises
-/// (5%, 250 ms at most): the other half is for waking the abandoned export's task and
-/// returning on a loaded machine.
-const DEADLINE_GRACE: Duration = Duration::from_millis(125);
-
-/// How long an export configured with `timeout` may run before it is abandoned.
-fn deadline(timeout: Duration) -> Duration {
-    timeout.saturating_add(DEADLINE_GRACE.min(timeout / 40))
-}
+use crate::otlp::{encode_json, encode_protobuf, OtlpContext};
+use crate::schema::GroupSchema;
+use crate::{DynMetricsGroup, MetricsError, Number, Visitor};
 
 /// Exports any group over OTLP.
 ///
-/// Counters are monotonic cumulative Sums, up-down counters non-monotonic cumulative Sums,
-/// gauges Gauges, with the schema's units, descriptions and label attributes. Map fields
-/// export every entry (the SDK's cardinality limit is raised as maps grow). Values OTLP
-/// cannot carry: NaN and infinities are left out and logged as a warning naming the metric;
-/// unsigned integers above `i64::MAX` are sent as `i64::MAX`.
+/// Each export is one `ExportMetricsServiceRequest` (see [`crate::otlp`]): counters are
+/// monotonic cumulative Sums and up-down counters non-monotonic cumulative Sums, both starting
+/// when the exporter was created; gauges are Gauges; every point carries the export's time.
+/// Map fields export every entry. NaN and infinities are left out and logged as a warning
+/// naming the metric; unsigned integers above `i64::MAX` are sent as `i64::MAX`.
 pub struct OtlpExporter {
     name: String,
     url: String,
     protocol: OtlpProtocol,
     header_names: Vec<String>,
     timeout: Duration,
-    resource: Resource,
-    sdk: MetricExporter,
-    /// Per group type; held across an export so that exports do not interleave.
-    pipelines: Mutex<Vec<Pipeline>>,
+    context: OtlpContext,
+    transport: Transport,
+    redactor: Redactor,
+    /// Held for reading by each export, for writing by shutdown, which so waits for the
+    /// exports in flight. Exports never wait for each other.
+    in_flight: RwLock<()>,
     shut_down: AtomicBool,
+    /// Per group type, the metrics whose non-finite values the previous export left out.
+    left_out: Mutex<Vec<(&'static GroupSchema, Vec<String>)>>,
+}
+
+enum Transport {
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(Box<grpc::Grpc>),
+    #[cfg(feature = "otlp-http")]
+    Http(http::Http),
 }
 
 impl fmt::Debug for OtlpExporter {
@@ -73,101 +72,132 @@ impl fmt::Debug for OtlpExporter {
 
 impl OtlpExporter {
     /// An exporter for `otlp`, with the resource attributes of `config` (`service.name`,
-    /// `service.namespace` if set, and `resource_attributes`). For gRPC, call it inside the Tokio
-    /// runtime that will run the exports.
+    /// `service.namespace` if set, and `resource_attributes`). `otlp` is validated first.
+    ///
+    /// Counters' start time is this call's time. Needs no Tokio runtime; exports run in one.
     pub fn new(config: &MetricsConfig, otlp: &OtlpConfig) -> Result<Self, MetricsError> {
-        let resource = Resource::builder_empty()
-            .with_service_name(config.service_name.clone())
-            .with_attributes(
-                config
-                    .service_namespace
-                    .clone()
-                    .map(|namespace| KeyValue::new("service.namespace", namespace)),
-            )
-            .with_attributes(
-                config
-                    .resource_attributes
-                    .iter()
-                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
-            )
-            .build();
+        otlp.validate()?;
+        let url = otlp.export_url();
+        let timeout = otlp.timeout();
+        let failed = |reason: String| MetricsError::OtlpCreate {
+            endpoint: url.clone(),
+            protocol: otlp.protocol.as_str(),
+            reason,
+        };
+        let transport =
+            match otlp.protocol {
+                #[cfg(feature = "otlp-grpc")]
+                OtlpProtocol::Grpc => Transport::Grpc(Box::new(
+                    grpc::Grpc::new(otlp, &url, timeout).map_err(failed)?,
+                )),
+                #[cfg(feature = "otlp-http")]
+                OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => {
+                    Transport::Http(http::Http::new(otlp, &url, timeout).map_err(failed)?)
+                }
+                #[allow(unreachable_patterns)]
+                protocol => {
+                    return Err(failed(format!(
+                    "{protocol} is not compiled in: enable the cargo feature `{}` of metrics-core",
+                    if protocol == OtlpProtocol::Grpc { "otlp-grpc" } else { "otlp-http" }
+                )))
+                }
+            };
+        let mut resource = vec![("service.name".to_owned(), config.service_name.clone())];
+        if let Some(namespace) = &config.service_namespace {
+            resource.push(("service.namespace".to_owned(), namespace.clone()));
+        }
+        resource.extend(config.resource_attributes.clone());
         let mut header_names: Vec<String> = otlp.headers.keys().cloned().collect();
         header_names.sort_unstable();
-        let url = otlp.export_url();
         Ok(OtlpExporter {
             name: format!("otlp {} {url}", otlp.protocol),
-            sdk: transport::build(otlp)?,
-            url,
             protocol: otlp.protocol,
             header_names,
-            timeout: otlp.timeout(),
-            resource,
-            pipelines: Mutex::new(Vec::new()),
+            timeout,
+            context: OtlpContext::new(resource, SystemTime::now()),
+            transport,
+            redactor: Redactor::new(otlp.headers.values()),
+            url,
+            in_flight: RwLock::new(()),
             shut_down: AtomicBool::new(false),
+            left_out: Mutex::new(Vec::new()),
         })
     }
 
-    /// The pipeline of `group`'s type, loaded with its points, and the names of the metrics
-    /// whose non-finite values were left out. A map that outgrew its instrument's cardinality
-    /// limit gets the pipeline rebuilt with room to spare, rather than the SDK folding its
-    /// entries into an overflow point.
-    fn load<'p>(
-        &self,
-        pipelines: &'p mut Vec<Pipeline>,
-        group: &dyn DynMetricsGroup,
-    ) -> (&'p mut Pipeline, Vec<String>) {
-        let schema = group.schema();
-        let index = match pipelines
-            .iter()
-            .position(|p| std::ptr::eq(p.schema, schema))
-        {
-            Some(index) => index,
-            None => {
-                let limits = Pipeline::default_limits(schema);
-                pipelines.push(Pipeline::new(schema, self.resource.clone(), limits));
-                pipelines.len() - 1
-            }
-        };
-        let non_finite = pipelines[index].load(group);
-        let Some(limits) = pipelines[index].limits_for_load() else {
-            return (&mut pipelines[index], non_finite);
-        };
-        pipelines[index].shutdown();
-        pipelines[index] = Pipeline::new(schema, self.resource.clone(), limits);
-        let non_finite = pipelines[index].load(group);
-        (&mut pipelines[index], non_finite)
-    }
-
-    fn error(&self, message: impl Into<String>) -> MetricsError {
+    fn error(&self, message: String) -> MetricsError {
         MetricsError::Otlp {
             endpoint: self.url.clone(),
             protocol: self.protocol.as_str(),
-            message: message.into(),
+            message,
         }
     }
 
-    /// The collect stage of [`export`](MetricsExporter::export) without the transport: the
-    /// group's points loaded into its pipeline (built or rebuilt as an export would) and
-    /// collected into the `ResourceMetrics` the transport would encode and send, which `f`
-    /// gets to see.
-    ///
-    /// Not part of the public API: it exists so that `benches/otlp_collect.rs` measures what
-    /// an export does before it sends. Fails while an export is running.
-    #[doc(hidden)]
-    pub fn collect_without_sending<R>(
-        &self,
-        group: &dyn DynMetricsGroup,
-        f: impl FnOnce(&opentelemetry_sdk::metrics::data::ResourceMetrics) -> R,
-    ) -> Result<R, MetricsError> {
-        let mut pipelines = self
-            .pipelines
-            .try_lock()
-            .map_err(|_| self.error("an export is running"))?;
-        let (pipeline, _) = self.load(&mut pipelines, group);
-        let metrics = pipeline
-            .collect()
-            .map_err(|e| self.error(format!("collecting metrics failed: {e}")))?;
-        Ok(f(metrics))
+    /// The request body of `group`'s snapshot taken now.
+    fn encode(&self, group: &dyn DynMetricsGroup) -> Vec<u8> {
+        let mut context = self.context.clone();
+        context.set_time(SystemTime::now());
+        let mut body = Vec::new();
+        match self.protocol {
+            OtlpProtocol::HttpJson => encode_json(group, &context, &mut body),
+            _ => encode_protobuf(group, &context, &mut body),
+        }
+        body
+    }
+
+    /// Warns when the set of metrics with non-finite values changes; a gauge that stays NaN
+    /// must not flood the log at every tick, so repeats are debug lines.
+    fn report_non_finite(&self, group: &dyn DynMetricsGroup) {
+        let schema = group.schema();
+        let mut finder = NonFinite::default();
+        group.visit_metrics(&mut finder);
+        let names: Vec<String> = if finder.indexes.is_empty() {
+            Vec::new()
+        } else {
+            schema
+                .metrics()
+                .enumerate()
+                .filter(|(i, _)| finder.indexes.contains(i))
+                .map(|(_, m)| m.name)
+                .collect()
+        };
+        let mut left_out = self.left_out.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = match left_out.iter().position(|(s, _)| std::ptr::eq(*s, schema)) {
+            Some(index) => index,
+            None => {
+                left_out.push((schema, Vec::new()));
+                left_out.len() - 1
+            }
+        };
+        let previous = &mut left_out[index].1;
+        if *previous != names {
+            if !names.is_empty() {
+                tracing::warn!(
+                    backend = %self.name,
+                    metrics = ?names,
+                    "NaN or infinite values left out of the OTLP export: OTLP cannot carry them"
+                );
+            }
+            *previous = names;
+        } else if !names.is_empty() {
+            tracing::debug!(backend = %self.name, metrics = ?names, "NaN or infinite values left out again");
+        }
+    }
+
+    /// Sends `encoded` with retries, until the deadline.
+    async fn send(&self, encoded: Vec<u8>) -> Result<(), Outcome> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        match &self.transport {
+            #[cfg(feature = "otlp-grpc")]
+            Transport::Grpc(grpc) => {
+                let body = bytes::Bytes::from(encoded);
+                retry::with_retries(deadline, || grpc.send(body.clone(), &self.redactor)).await
+            }
+            #[cfg(feature = "otlp-http")]
+            Transport::Http(http) => {
+                let body = http.body(encoded);
+                retry::with_retries(deadline, || http.send(body.clone(), &self.redactor)).await
+            }
+        }
     }
 }
 
@@ -178,33 +208,36 @@ impl MetricsExporter for OtlpExporter {
     }
 
     async fn export(&self, group: &dyn DynMetricsGroup) -> Result<(), MetricsError> {
-        let mut pipelines = self.pipelines.lock().await;
+        let shut_down = || MetricsError::ShutDown {
+            backend: self.name.clone(),
+        };
         if self.shut_down.load(Ordering::Acquire) {
-            return Err(MetricsError::ShutDown {
-                backend: self.name.clone(),
-            });
+            return Err(shut_down());
         }
-        let (pipeline, non_finite) = self.load(&mut pipelines, group);
-        // A warning when the set of such metrics changes; a gauge that stays NaN must not
-        // flood the log at every tick, so repeats are debug lines.
-        if non_finite != pipeline.left_out {
-            if !non_finite.is_empty() {
+        let _in_flight = self.in_flight.read().await;
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(shut_down());
+        }
+        self.report_non_finite(group);
+        let encoded = self.encode(group);
+        match tokio::time::timeout(self.timeout, self.send(encoded)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Outcome::Failed(message))) => Err(self.error(message)),
+            // No point rejected: the collector's message is a warning (OTLP specification).
+            Ok(Err(Outcome::Rejected(warning))) if warning.points <= 0 => {
                 tracing::warn!(
                     backend = %self.name,
-                    metrics = ?non_finite,
-                    "NaN or infinite values left out of the OTLP export: OTLP cannot carry them"
+                    message = %self.redactor.redact(&warning.message),
+                    "the OTLP collector accepted every point, with a warning"
                 );
+                Ok(())
             }
-            pipeline.left_out = non_finite;
-        } else if !non_finite.is_empty() {
-            tracing::debug!(backend = %self.name, metrics = ?non_finite, "NaN or infinite values left out again");
-        }
-        let metrics = pipeline
-            .collect()
-            .map_err(|e| self.error(format!("collecting metrics failed: {e}")))?;
-        match tokio::time::timeout(deadline(self.timeout), self.sdk.export(metrics)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(self.error(error.to_string())),
+            Ok(Err(Outcome::Rejected(rejected))) => Err(MetricsError::OtlpPartialSuccess {
+                endpoint: self.url.clone(),
+                protocol: self.protocol.as_str(),
+                rejected: rejected.points,
+                message: self.redactor.redact(&rejected.message),
+            }),
             Err(_) => Err(MetricsError::Timeout {
                 backend: self.name.clone(),
                 timeout: self.timeout,
@@ -212,16 +245,101 @@ impl MetricsExporter for OtlpExporter {
         }
     }
 
+    /// Stops exporting; waits for the exports in flight, at most the timeout.
     async fn shutdown(&self) -> Result<(), MetricsError> {
-        let pipelines = self.pipelines.lock().await;
         if self.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        for pipeline in pipelines.iter() {
-            pipeline.shutdown();
+        // Each export ends within its own timeout, so this wait ends in time either way.
+        let _ = tokio::time::timeout(self.timeout, self.in_flight.write()).await;
+        Ok(())
+    }
+}
+
+/// The schema indexes of the metrics with a NaN or infinite point.
+#[derive(Default)]
+struct NonFinite {
+    cursor: usize,
+    indexes: Vec<usize>,
+}
+
+impl Visitor for NonFinite {
+    fn point(&mut self, _label: Option<&str>, value: Number) {
+        if matches!(value, Number::F64(v) if !v.is_finite())
+            && self.indexes.last() != Some(&self.cursor)
+        {
+            self.indexes.push(self.cursor);
         }
-        self.sdk
-            .shutdown_with_timeout(self.timeout)
-            .map_err(|e| self.error(format!("shutdown failed: {e}")))
+    }
+
+    fn advance(&mut self, metrics: usize) {
+        self.cursor += metrics;
+    }
+}
+
+/// Removes the configured header values from text a collector sent back, which may echo
+/// them (a 400 body, a gRPC status message), before it reaches an error or a log line.
+pub(super) struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    fn new<'a>(values: impl Iterator<Item = &'a String>) -> Self {
+        // A value and, for a scheme and a credential (`Bearer <token>`), each of its words
+        // long enough to be a credential: a collector may echo the token alone.
+        let mut secrets: Vec<String> = Vec::new();
+        for value in values {
+            secrets.push(value.trim().to_owned());
+            let words: Vec<&str> = value.split_whitespace().collect();
+            if words.len() > 1 {
+                secrets.extend(
+                    words
+                        .iter()
+                        .filter(|w| w.len() >= 8)
+                        .map(|w| (*w).to_owned()),
+                );
+            }
+        }
+        secrets.retain(|s| !s.is_empty());
+        // Longest first, so a value containing another is removed whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    /// `text` with every configured value replaced by `<redacted>`.
+    pub(super) fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "<redacted>");
+            }
+        }
+        text
+    }
+}
+
+/// The innermost cause of `error`, which names what went wrong without the layers of
+/// wrapping around it (each of which repeats it).
+pub(super) fn cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = error;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Redactor;
+
+    #[test]
+    fn redacts_values_and_the_credential_of_a_scheme() {
+        let values = ["sk-1234567890".to_owned(), "Bearer tok-abcdefgh".to_owned()];
+        let redactor = Redactor::new(values.iter());
+        assert_eq!(
+            redactor.redact("key sk-1234567890, auth Bearer tok-abcdefgh, token tok-abcdefgh"),
+            "key <redacted>, auth <redacted>, token <redacted>"
+        );
+        assert_eq!(redactor.redact("nothing secret"), "nothing secret");
     }
 }

@@ -1,6 +1,9 @@
-//! One SDK pipeline per group type: a meter provider whose instruments are registered once
-//! from the group's static schema (synchronous gauges, observable Sums: see `Recorder`), and
-//! a manual reader collected on demand.
+//! The SDK path the OTLP exporter used before it had its own encoder, kept as the oracle of
+//! tests/otlp_encoding.rs (our bytes equal what it sends) and the baseline of the benchmarks:
+//! one opentelemetry_sdk pipeline per group type (a meter provider whose observable
+//! instruments are registered once from the group's static schema, synchronous gauges, and
+//! a manual reader collected on demand), collected into the `ResourceMetrics` that
+//! opentelemetry-otlp would encode and send.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -17,8 +20,8 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::Resource;
 
-use crate::schema::{GroupSchema, MetricKind, ValueType};
-use crate::{DynMetricsGroup, Number, Visitor};
+use metrics_core::schema::{GroupSchema, MetricKind, ValueType};
+use metrics_core::{DynMetricsGroup, MetricsConfig, Number, Visitor};
 
 /// The SDK's default number of attribute sets per instrument; above it points fold into an
 /// overflow point, so labeled metrics get a larger limit when their maps grow.
@@ -29,8 +32,8 @@ const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 type Points = Arc<Mutex<Vec<Vec<(Option<KeyValue>, Number)>>>>;
 
 /// A group type's meter provider, reader and point buffer.
-pub(super) struct Pipeline {
-    pub(super) schema: &'static GroupSchema,
+pub struct Pipeline {
+    schema: &'static GroupSchema,
     /// Full names, in schema order, for messages.
     names: &'static [&'static str],
     /// The label key of each labeled metric, in schema order.
@@ -45,8 +48,6 @@ pub(super) struct Pipeline {
     reader: SharedReader,
     /// Kept alive: the reader only holds a weak link to it.
     provider: SdkMeterProvider,
-    /// The metrics whose non-finite values the previous export left out.
-    pub(super) left_out: Vec<String>,
     /// The last collect's data. The SDK refills it in place, reusing its vectors (as its
     /// periodic reader does), so an export does not rebuild the whole structure.
     collected: ResourceMetrics,
@@ -54,11 +55,7 @@ pub(super) struct Pipeline {
 
 impl Pipeline {
     /// Registers one observable instrument per metric of `schema`.
-    pub(super) fn new(
-        schema: &'static GroupSchema,
-        resource: Resource,
-        limits: Vec<usize>,
-    ) -> Self {
+    fn new(schema: &'static GroupSchema, resource: Resource, limits: Vec<usize>) -> Self {
         let metrics: Vec<_> = schema.metrics().collect();
         let names = static_names(schema);
         let labels = metrics
@@ -116,13 +113,12 @@ impl Pipeline {
             points,
             reader,
             provider,
-            left_out: Vec::new(),
             collected: ResourceMetrics::default(),
         }
     }
 
     /// Limits that fit the last load, for a rebuilt pipeline, or `None` if these fit.
-    pub(super) fn limits_for_load(&self) -> Option<Vec<usize>> {
+    fn limits_for_load(&self) -> Option<Vec<usize>> {
         let too_small = self
             .counts
             .iter()
@@ -146,7 +142,7 @@ impl Pipeline {
     /// Records `group`'s gauges and fills the buffer with its other points; returns the names
     /// of the metrics that had non-finite values, which OTLP cannot carry and which are left
     /// out. [`limits_for_load`](Self::limits_for_load) then says whether the limits fit.
-    pub(super) fn load(&mut self, group: &dyn DynMetricsGroup) -> Vec<String> {
+    fn load(&mut self, group: &dyn DynMetricsGroup) -> Vec<String> {
         let mut points = self.points.lock().unwrap_or_else(PoisonError::into_inner);
         self.counts.fill(0);
         let mut loader = Loader {
@@ -166,7 +162,7 @@ impl Pipeline {
     }
 
     /// Runs the callbacks over the loaded points and empties the buffer.
-    pub(super) fn collect(&mut self) -> Result<&ResourceMetrics, OTelSdkError> {
+    fn collect(&mut self) -> Result<&ResourceMetrics, OTelSdkError> {
         let result = self.reader.collect(&mut self.collected);
         for metric in self
             .points
@@ -180,13 +176,13 @@ impl Pipeline {
     }
 
     /// Releases the SDK pipeline.
-    pub(super) fn shutdown(&self) {
+    fn shutdown(&self) {
         // Errors here only say it was shut down already; there is nothing to flush.
         let _ = self.provider.shutdown_with_timeout(Duration::from_secs(1));
     }
 
     /// Each metric's registered limit, for a pipeline that starts out with the defaults.
-    pub(super) fn default_limits(schema: &'static GroupSchema) -> Vec<usize> {
+    fn default_limits(schema: &'static GroupSchema) -> Vec<usize> {
         vec![DEFAULT_CARDINALITY_LIMIT; schema.metric_count]
     }
 }
@@ -385,5 +381,69 @@ impl MetricReader for SharedReader {
             InstrumentKind::Gauge => Temporality::Delta,
             _ => self.0.temporality(kind),
         }
+    }
+}
+
+/// What `OtlpExporter` did before its own encoder: a pipeline per group type, rebuilt with
+/// larger cardinality limits as maps grow.
+pub struct SdkPath {
+    resource: Resource,
+    pipelines: Mutex<Vec<Pipeline>>,
+}
+
+impl SdkPath {
+    /// With the resource `OtlpExporter::new` builds from `config`.
+    pub fn new(config: &MetricsConfig) -> Self {
+        let resource = Resource::builder_empty()
+            .with_service_name(config.service_name.clone())
+            .with_attributes(
+                config
+                    .service_namespace
+                    .clone()
+                    .map(|namespace| KeyValue::new("service.namespace", namespace)),
+            )
+            .with_attributes(
+                config
+                    .resource_attributes
+                    .iter()
+                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
+            )
+            .build();
+        SdkPath {
+            resource,
+            pipelines: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `group`'s points loaded into its pipeline (built or rebuilt as the old exporter did)
+    /// and collected into the `ResourceMetrics` its transport would encode, which `f` sees.
+    pub fn collect_without_sending<R>(
+        &self,
+        group: &dyn DynMetricsGroup,
+        f: impl FnOnce(&ResourceMetrics) -> R,
+    ) -> Result<R, OTelSdkError> {
+        let mut pipelines = self
+            .pipelines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let schema = group.schema();
+        let index = match pipelines
+            .iter()
+            .position(|p| std::ptr::eq(p.schema, schema))
+        {
+            Some(index) => index,
+            None => {
+                let limits = Pipeline::default_limits(schema);
+                pipelines.push(Pipeline::new(schema, self.resource.clone(), limits));
+                pipelines.len() - 1
+            }
+        };
+        pipelines[index].load(group);
+        if let Some(limits) = pipelines[index].limits_for_load() {
+            pipelines[index].shutdown();
+            pipelines[index] = Pipeline::new(schema, self.resource.clone(), limits);
+            pipelines[index].load(group);
+        }
+        pipelines[index].collect().map(f)
     }
 }
