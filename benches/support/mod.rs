@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+// The SDK path takes its resource from a `MetricsConfig`, which only `export` builds have.
+#[cfg(feature = "export")]
 pub mod sdk_path;
 #[path = "../../examples/scheduler/snapshot.rs"]
 pub mod snapshot;
