@@ -15,7 +15,7 @@ impl MetricsConfig {
             ));
         }
         if self.export_interval_seconds > MAX_EXPORT_INTERVAL {
-            // Larger values overflow the reporter's clock arithmetic.
+            // A longer interval is almost surely a unit mistake (milliseconds for seconds).
             return Err(MetricsError::config(
                 "export_interval_seconds",
                 self.export_interval_seconds,
