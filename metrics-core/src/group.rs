@@ -48,6 +48,17 @@ impl Number {
             Number::F64(v) => v,
         }
     }
+
+    /// The value as `i64`, for consumers that carry signed 64-bit integers (OTLP's `as_int`):
+    /// unsigned values above `i64::MAX` saturate to `i64::MAX`; floats truncate, saturating,
+    /// as `as` does.
+    pub fn as_i64_saturating(self) -> i64 {
+        match self {
+            Number::U64(v) => i64::try_from(v).unwrap_or(i64::MAX),
+            Number::I64(v) => v,
+            Number::F64(v) => v as i64,
+        }
+    }
 }
 
 /// Receives a group's values from [`MetricsGroup::visit`].

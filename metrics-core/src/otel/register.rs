@@ -172,13 +172,15 @@ fn instrument(meter: &Meter, metric: &Metric, points: Points) -> Result<(), &'st
             observable!(f64_observable_counter, Number::as_f64)
         }
         (MetricKind::UpDownCounter, ValueType::U64 | ValueType::I64) => {
-            observable!(i64_observable_up_down_counter, to_i64)
+            observable!(i64_observable_up_down_counter, Number::as_i64_saturating)
         }
         (MetricKind::UpDownCounter, ValueType::F64) => {
             observable!(f64_observable_up_down_counter, Number::as_f64)
         }
         (MetricKind::Gauge, ValueType::U64) => observable!(u64_observable_gauge, to_u64),
-        (MetricKind::Gauge, ValueType::I64) => observable!(i64_observable_gauge, to_i64),
+        (MetricKind::Gauge, ValueType::I64) => {
+            observable!(i64_observable_gauge, Number::as_i64_saturating)
+        }
         (MetricKind::Gauge, ValueType::F64) => observable!(f64_observable_gauge, Number::as_f64),
     }
 }
@@ -193,15 +195,6 @@ fn to_u64(value: Number) -> u64 {
     }
 }
 
-/// Unsigned values above `i64::MAX` saturate; floats truncate (and saturate) as `as` does.
-fn to_i64(value: Number) -> i64 {
-    match value {
-        Number::U64(v) => i64::try_from(v).unwrap_or(i64::MAX),
-        Number::I64(v) => v,
-        Number::F64(v) => v as i64,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,8 +202,11 @@ mod tests {
     #[test]
     fn unsigned_values_beyond_otlp_range_saturate() {
         assert_eq!(to_u64(Number::U64(u64::MAX)), 9_223_372_036_854_775_807);
-        assert_eq!(to_i64(Number::U64(u64::MAX)), 9_223_372_036_854_775_807);
+        assert_eq!(
+            Number::U64(u64::MAX).as_i64_saturating(),
+            9_223_372_036_854_775_807
+        );
         assert_eq!(to_u64(Number::I64(-5)), 0);
-        assert_eq!(to_i64(Number::U64(7)), 7);
+        assert_eq!(Number::U64(7).as_i64_saturating(), 7);
     }
 }

@@ -123,9 +123,7 @@ impl PointValue {
         }
         Some(match (value_type, value) {
             (ValueType::F64, value) => PointValue::Double(value.as_f64()),
-            (_, Number::U64(v)) => PointValue::Int(i64::try_from(v).unwrap_or(i64::MAX)),
-            (_, Number::I64(v)) => PointValue::Int(v),
-            (_, Number::F64(v)) => PointValue::Int(v as i64),
+            (_, value) => PointValue::Int(value.as_i64_saturating()),
         })
     }
 }
