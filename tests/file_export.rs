@@ -241,45 +241,15 @@ fn fails_cleanly_then_recovers(
     assert_eq!(strays(dir, &["metrics.json"]), Vec::<String>::new());
 }
 
-fn sh(script: &str, dir: &Path) {
-    let status = Command::new("sh")
-        .args(["-c", script, "sh"])
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "`{script}` failed on {}", dir.display());
-}
-
-const DIR_VAR: &str = "METRICS_TEST_DIR";
-
-/// The directory a child run works in.
-fn child_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os(DIR_VAR).expect("the parent passes the directory"))
-}
-
-/// Runs `test` in a child process with a private mount namespace, in which it may mount a
-/// tmpfs over a temporary directory (the mount vanishes with the child). Without the
-/// privilege for it the test fails, saying why, unless METRICS_TESTS_NO_MOUNT=1 asks to skip
-/// (which the output then says; in CI as root, a skip fails).
+/// Runs `test` in a child process with a private mount namespace (see
+/// [`child::in_mount_namespace`]).
 fn in_mount_namespace(test: &str) {
-    if let Err(why) = child::mount_namespace_available() {
-        let why = format!(
-            "a private mount namespace is needed (root or CAP_SYS_ADMIN; CI runs as root): \
-             `unshare --mount` said: {}",
-            why.trim()
+    if let Some(output) = child::in_mount_namespace(test) {
+        assert!(
+            output.contains("the export failed as it should"),
+            "{output}"
         );
-        return child::skip_or_fail(test, &why, "METRICS_TESTS_NO_MOUNT");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let output = child::run(
-        test,
-        &["unshare", "--mount", "--propagation", "private"],
-        &[(DIR_VAR, dir.path().as_os_str())],
-    );
-    assert!(
-        output.contains("the export failed as it should"),
-        "{output}"
-    );
 }
 
 #[test]
@@ -288,12 +258,12 @@ fn a_read_only_file_system_fails_cleanly() {
     if !child::is_child(TEST) {
         return in_mount_namespace(TEST);
     }
-    let dir = child_dir();
-    sh(r#"mount -t tmpfs -o size=1m tmpfs "$1""#, &dir);
+    let dir = child::child_dir();
+    child::sh(r#"mount -t tmpfs -o size=1m tmpfs "$1""#, &dir);
     fails_cleanly_then_recovers(
         &dir,
-        || sh(r#"mount -o remount,ro "$1""#, &dir),
-        || sh(r#"mount -o remount,rw "$1""#, &dir),
+        || child::sh(r#"mount -o remount,ro "$1""#, &dir),
+        || child::sh(r#"mount -o remount,rw "$1""#, &dir),
         "Read-only file system",
     );
 }
@@ -304,9 +274,9 @@ fn a_full_device_fails_cleanly() {
     if !child::is_child(TEST) {
         return in_mount_namespace(TEST);
     }
-    let dir = child_dir();
+    let dir = child::child_dir();
     // 64 KiB: the small documents fit, the large one does not.
-    sh(r#"mount -t tmpfs -o size=64k tmpfs "$1""#, &dir);
+    child::sh(r#"mount -t tmpfs -o size=64k tmpfs "$1""#, &dir);
     fails_cleanly_then_recovers(&dir, || {}, || {}, "No space left on device");
 }
 
@@ -320,7 +290,7 @@ fn a_file_size_limit_fails_cleanly() {
         let output = child::run(
             TEST,
             &["sh", "-c", r#"trap '' XFSZ; ulimit -f 64; exec "$0" "$@""#],
-            &[(DIR_VAR, dir.path().as_os_str())],
+            &[(child::DIR_VAR, dir.path().as_os_str())],
         );
         assert!(
             output.contains("the export failed as it should"),
@@ -333,7 +303,7 @@ fn a_file_size_limit_fails_cleanly() {
     }
     // The limit stays for the whole child: "repair" is not possible, but the small documents
     // are under it.
-    fails_cleanly_then_recovers(&child_dir(), || {}, || {}, "File too large");
+    fails_cleanly_then_recovers(&child::child_dir(), || {}, || {}, "File too large");
 }
 
 #[test]
@@ -476,7 +446,7 @@ fn a_device_a_fifo_or_a_socket_is_refused_and_left_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     // The same device nodes as /dev/null and /dev/full, made here (as root) so that the old
     // behaviour, a rename over them, cannot harm the machine's own.
-    sh(
+    child::sh(
         r#"mknod "$1/null" c 1 3 && mknod "$1/full" c 1 7 && mkfifo "$1/fifo""#,
         dir.path(),
     );

@@ -93,6 +93,39 @@ pub enum MetricsError {
         message: String,
     },
 
+    /// An OTLP export failed for a retryable reason and was written to the spool: a later
+    /// export sends it, with its original timestamps.
+    #[error("OTLP export to {endpoint} ({protocol}) was spooled for a later export: {message}{}", Dropped(*dropped))]
+    OtlpSpooled {
+        /// The endpoint the export was sent to.
+        endpoint: String,
+        /// `grpc`, `http/protobuf` or `http/json`.
+        protocol: &'static str,
+        /// Why it was not sent now: the failure, or the older spooled exports ahead of it.
+        message: String,
+        /// The oldest spooled exports dropped to keep the spool within its limits.
+        dropped: u64,
+    },
+
+    /// An OTLP export failed for a retryable reason and could not be spooled either (a full
+    /// disk, say): it is lost. The exporter goes on.
+    #[error("OTLP export to {endpoint} ({protocol}) failed ({message}) and could not be spooled in {}: {operation} failed: {source}", dir.display())]
+    OtlpSpool {
+        /// The endpoint the export was sent to.
+        endpoint: String,
+        /// `grpc`, `http/protobuf` or `http/json`.
+        protocol: &'static str,
+        /// Why it was not sent.
+        message: String,
+        /// The spool directory.
+        dir: PathBuf,
+        /// The step that failed (write, fsync, rename, ...).
+        operation: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
     /// An OTLP exporter could not be created (nothing was exported).
     #[error("creating the OTLP exporter for {endpoint} ({protocol}) failed: {reason}")]
     OtlpCreate {
@@ -158,6 +191,21 @@ impl fmt::Display for Failures<'_> {
             write!(f, "{backend}: {error}")?;
         }
         Ok(())
+    }
+}
+
+/// `; dropped N oldest spooled exports`, or nothing.
+struct Dropped(u64);
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(
+                f,
+                "; {n} oldest spooled exports dropped over the spool's limits"
+            ),
+        }
     }
 }
 

@@ -59,6 +59,47 @@ pub fn run(test: &str, wrapper: &[&str], envs: &[(&str, &OsStr)]) -> String {
     text
 }
 
+/// Runs `script` with `sh -c`, `$1` being `dir`; panics unless it succeeds.
+pub fn sh(script: &str, dir: &std::path::Path) {
+    let status = Command::new("sh")
+        .args(["-c", script, "sh"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "`{script}` failed on {}", dir.display());
+}
+
+/// Names the directory a child run works in.
+pub const DIR_VAR: &str = "METRICS_TEST_DIR";
+
+/// The directory a child run works in.
+pub fn child_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os(DIR_VAR).expect("the parent passes the directory"))
+}
+
+/// Runs `test` in a child process with a private mount namespace, in which it may mount a
+/// tmpfs over a temporary directory ([`child_dir`]; the mount vanishes with the child), and
+/// returns its output. Without the privilege for it the test fails, saying why, unless
+/// METRICS_TESTS_NO_MOUNT=1 asks to skip (which the output then says; in CI as root, a skip
+/// fails): then `None`.
+pub fn in_mount_namespace(test: &str) -> Option<String> {
+    if let Err(why) = mount_namespace_available() {
+        let why = format!(
+            "a private mount namespace is needed (root or CAP_SYS_ADMIN; CI runs as root): \
+             `unshare --mount` said: {}",
+            why.trim()
+        );
+        skip_or_fail(test, &why, "METRICS_TESTS_NO_MOUNT");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    Some(run(
+        test,
+        &["unshare", "--mount", "--propagation", "private"],
+        &[(DIR_VAR, dir.path().as_os_str())],
+    ))
+}
+
 /// Whether a private mount namespace can be had (`unshare --mount`, which needs root or
 /// CAP_SYS_ADMIN). Tests that need one fail loudly without it rather than skip quietly.
 pub fn mount_namespace_available() -> Result<(), String> {

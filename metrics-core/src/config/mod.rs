@@ -159,6 +159,48 @@ pub struct OtlpConfig {
     /// Request compression.
     #[serde(default)]
     pub compression: OtlpCompression,
+
+    /// Where exports that failed for a retryable reason wait to be sent again; none: such an
+    /// export is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool: Option<SpoolConfig>,
+}
+
+/// The OTLP spool: a directory of exports that failed for a retryable reason, each stored as
+/// the encoded request it was, resent oldest first by later exports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolConfig {
+    /// The directory, created (mode 0700) if missing. One exporter's, or shared by processes
+    /// exporting the same data: a lock makes sure an entry is sent once.
+    pub dir: PathBuf,
+
+    /// The most bytes of entries kept; the oldest are dropped to make room.
+    #[serde(default = "default_spool_max_bytes")]
+    pub max_bytes: u64,
+
+    /// The oldest entry kept, in seconds; older ones are dropped.
+    #[serde(default = "default_spool_max_age")]
+    pub max_age_seconds: u64,
+}
+
+impl SpoolConfig {
+    /// A spool in `dir` with the default limits (64 MiB, one day).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        SpoolConfig {
+            dir: dir.into(),
+            max_bytes: default_spool_max_bytes(),
+            max_age_seconds: default_spool_max_age(),
+        }
+    }
+}
+
+fn default_spool_max_bytes() -> u64 {
+    64 << 20
+}
+
+fn default_spool_max_age() -> u64 {
+    86_400
 }
 
 impl fmt::Debug for OtlpConfig {
@@ -171,6 +213,7 @@ impl fmt::Debug for OtlpConfig {
             .field("timeout_seconds", &self.timeout_seconds)
             .field("headers", &RedactedHeaders(&header_names))
             .field("compression", &self.compression)
+            .field("spool", &self.spool)
             .finish()
     }
 }
@@ -195,6 +238,7 @@ impl OtlpConfig {
             timeout_seconds: default_otlp_timeout(),
             headers: HashMap::new(),
             compression: OtlpCompression::default(),
+            spool: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Checks of every configuration value, naming the field at fault (never a header value).
 
 use super::url::{check_url, UrlProblem};
-use super::{MetricsConfig, OtlpConfig, PrometheusConfig, MAX_EXPORT_INTERVAL};
+use super::{MetricsConfig, OtlpConfig, PrometheusConfig, SpoolConfig, MAX_EXPORT_INTERVAL};
 use crate::MetricsError;
 
 impl MetricsConfig {
@@ -106,9 +106,43 @@ impl OtlpConfig {
                 });
             }
         }
+        if let Some(spool) = &self.spool {
+            spool.validate()?;
+        }
         Ok(())
     }
 }
+
+impl SpoolConfig {
+    /// A directory, room for an export, and an age of at least a second.
+    fn validate(&self) -> Result<(), MetricsError> {
+        if self.dir.as_os_str().is_empty() {
+            return Err(MetricsError::config(
+                "otlp.spool.dir",
+                &self.dir,
+                "must not be empty",
+            ));
+        }
+        if self.max_bytes < MIN_SPOOL_BYTES {
+            return Err(MetricsError::config(
+                "otlp.spool.max_bytes",
+                self.max_bytes,
+                format!("must be at least {MIN_SPOOL_BYTES} (room for one small export)"),
+            ));
+        }
+        if self.max_age_seconds == 0 {
+            return Err(MetricsError::config(
+                "otlp.spool.max_age_seconds",
+                self.max_age_seconds,
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The smallest spool: a few exports of a small group.
+const MIN_SPOOL_BYTES: u64 = 4096;
 
 /// A timeout is a number of seconds from a millisecond (shorter, nothing could be sent:
 /// every export would time out) to an hour.

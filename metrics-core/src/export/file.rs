@@ -291,7 +291,7 @@ fn temp_name(file_name: &std::ffi::OsStr) -> String {
 /// Creates `temp` (mode 0o666 less the umask for a new file; for a replacement, the mode and,
 /// where permitted, the owner of the file it replaces), writes and fsyncs it. An error comes
 /// with the step that failed.
-fn write_synced(
+pub(crate) fn write_synced(
     temp: &Path,
     contents: &[u8],
     existing: Option<&fs::Metadata>,

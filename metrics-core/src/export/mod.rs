@@ -22,7 +22,7 @@ pub use composite::CompositeExporter;
 pub use factory::create_exporter;
 pub use file::FileExporter;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-pub use otlp::OtlpExporter;
+pub use otlp::{OtlpEncoding, OtlpExporter, SpoolStatus, MAX_RESEND_BYTES, MAX_RESEND_ENTRIES};
 #[cfg(feature = "prometheus")]
 pub use prometheus::PrometheusExporter;
 

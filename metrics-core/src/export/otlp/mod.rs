@@ -3,7 +3,9 @@
 //!
 //! An export encodes the snapshot (protobuf or JSON), then sends it with retries (see
 //! `retry.rs`) inside the configured timeout. No lock is held across a send: concurrent
-//! exports run side by side, each within its own timeout.
+//! exports run side by side, each within its own timeout. With a spool (`spool/`), an export
+//! first resends what earlier ones spooled, and one that fails for a retryable reason is
+//! spooled; the transports know nothing of it.
 
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
@@ -11,16 +13,20 @@ mod grpc;
 mod http;
 mod response;
 mod retry;
+mod spool;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio::sync::RwLock;
 
-use self::retry::Outcome;
+use self::response::Rejected;
+use self::retry::{Failure, Outcome};
+use self::spool::{Listed, Resending, Spool};
+pub use self::spool::{OtlpEncoding, SpoolStatus};
 use super::MetricsExporter;
 use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
 use crate::otlp::{encode_json, encode_protobuf, OtlpContext};
@@ -49,6 +55,31 @@ pub struct OtlpExporter {
     shut_down: AtomicBool,
     /// Per group type, the metrics whose non-finite values the previous export left out.
     left_out: Mutex<Vec<(&'static GroupSchema, Vec<String>)>>,
+    spool: Option<Arc<Spool>>,
+    /// Whether entries of the other encoding were already reported (once is enough).
+    reported_foreign: AtomicBool,
+}
+
+/// The most spooled entries one export resends before its own snapshot: enough to catch up
+/// after an outage (each export sends up to this many while adding one), few enough that
+/// the Reporter's tick is not stalled. The export's timeout bounds the whole as well.
+pub const MAX_RESEND_ENTRIES: usize = 16;
+
+/// The most bytes of spooled entries one export resends (the first entry is always sent).
+pub const MAX_RESEND_BYTES: u64 = 8 << 20;
+
+/// Whether older spooled exports wait to be sent before a new one.
+enum Backlog {
+    Clear,
+    Ahead(String),
+}
+
+/// A request body ready for the transport (gzipped for HTTP if configured).
+enum Body {
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(bytes::Bytes),
+    #[cfg(feature = "otlp-http")]
+    Http(Vec<u8>),
 }
 
 enum Transport {
@@ -109,6 +140,15 @@ impl OtlpExporter {
         resource.extend(config.resource_attributes.clone());
         let mut header_names: Vec<String> = otlp.headers.keys().cloned().collect();
         header_names.sort_unstable();
+        let spool = match &otlp.spool {
+            Some(spool) => Some(Arc::new(Spool::open(spool).map_err(|(operation, e)| {
+                failed(format!(
+                    "spool {}: {operation} failed: {e}",
+                    spool.dir.display()
+                ))
+            })?)),
+            None => None,
+        };
         Ok(OtlpExporter {
             name: format!("otlp {} {url}", otlp.protocol),
             protocol: otlp.protocol,
@@ -121,7 +161,63 @@ impl OtlpExporter {
             in_flight: RwLock::new(()),
             shut_down: AtomicBool::new(false),
             left_out: Mutex::new(Vec::new()),
+            spool,
+            reported_foreign: AtomicBool::new(false),
         })
+    }
+
+    /// What the spool holds and has done, if one is configured.
+    pub fn spool_status(&self) -> Option<SpoolStatus> {
+        self.spool.as_ref().map(|spool| spool.status())
+    }
+
+    /// Resends spooled exports as an export does before its snapshot (at most
+    /// [`MAX_RESEND_ENTRIES`], within the timeout); returns the status after. For a final
+    /// flush, or a replay of a spool directory. `Ok` with entries left: call again; an error
+    /// if there is no spool or the collector is still unreachable.
+    pub async fn resend_spooled(&self) -> Result<SpoolStatus, MetricsError> {
+        let Some(spool) = &self.spool else {
+            return Err(self.error("no spool is configured".to_owned()));
+        };
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        match tokio::time::timeout_at(deadline, self.resend(spool)).await {
+            Ok(Backlog::Clear) => Ok(spool.status()),
+            Ok(Backlog::Ahead(message)) if !message.starts_with(STILL_SPOOLED) => {
+                Err(self.error(message))
+            }
+            Ok(Backlog::Ahead(_)) => Ok(spool.status()),
+            Err(_) => Err(MetricsError::Timeout {
+                backend: self.name.clone(),
+                timeout: self.timeout,
+            }),
+        }
+    }
+
+    /// Sends one request already encoded (a line of an OTLP/JSON file, say) as is, with
+    /// retries within the timeout. Its encoding must be the one this exporter's protocol
+    /// sends.
+    pub async fn send_encoded(
+        &self,
+        encoding: OtlpEncoding,
+        body: Vec<u8>,
+    ) -> Result<(), MetricsError> {
+        if encoding != self.encoding() {
+            return Err(self.error(format!(
+                "a request in {} cannot be sent over {}",
+                encoding.content_type(),
+                self.protocol
+            )));
+        }
+        let sent = tokio::time::timeout(self.timeout, self.send(body)).await;
+        self.answer(sent).map_err(|(error, _)| error)
+    }
+
+    /// The encoding this exporter's protocol sends.
+    fn encoding(&self) -> OtlpEncoding {
+        match self.protocol {
+            OtlpProtocol::HttpJson => OtlpEncoding::Json,
+            _ => OtlpEncoding::Protobuf,
+        }
     }
 
     fn error(&self, message: String) -> MetricsError {
@@ -137,9 +233,9 @@ impl OtlpExporter {
         let mut context = self.context.clone();
         context.set_time(SystemTime::now());
         let mut body = Vec::new();
-        match self.protocol {
-            OtlpProtocol::HttpJson => encode_json(group, &context, &mut body),
-            _ => encode_protobuf(group, &context, &mut body),
+        match self.encoding() {
+            OtlpEncoding::Json => encode_json(group, &context, &mut body),
+            OtlpEncoding::Protobuf => encode_protobuf(group, &context, &mut body),
         }
         body
     }
@@ -183,23 +279,207 @@ impl OtlpExporter {
         }
     }
 
+    /// The transport's body for `encoded`.
+    fn body(&self, encoded: Vec<u8>) -> Body {
+        match &self.transport {
+            #[cfg(feature = "otlp-grpc")]
+            Transport::Grpc(_) => Body::Grpc(bytes::Bytes::from(encoded)),
+            #[cfg(feature = "otlp-http")]
+            Transport::Http(http) => Body::Http(http.body(encoded)),
+        }
+    }
+
+    /// One try.
+    async fn try_once(&self, body: &Body) -> Result<Result<(), Rejected>, Failure> {
+        match (&self.transport, body) {
+            #[cfg(feature = "otlp-grpc")]
+            (Transport::Grpc(grpc), Body::Grpc(body)) => {
+                grpc.send(body.clone(), &self.redactor).await
+            }
+            #[cfg(feature = "otlp-http")]
+            (Transport::Http(http), Body::Http(body)) => {
+                http.send(body.clone(), &self.redactor).await
+            }
+            #[allow(unreachable_patterns)]
+            _ => Err(Failure::Permanent(
+                "a body for another transport".to_owned(),
+            )),
+        }
+    }
+
     /// Sends `encoded` with retries, until the deadline.
     async fn send(&self, encoded: Vec<u8>) -> Result<(), Outcome> {
         let deadline = tokio::time::Instant::now() + self.timeout;
-        match &self.transport {
-            #[cfg(feature = "otlp-grpc")]
-            Transport::Grpc(grpc) => {
-                let body = bytes::Bytes::from(encoded);
-                retry::with_retries(deadline, || grpc.send(body.clone(), &self.redactor)).await
+        let body = self.body(encoded);
+        retry::with_retries(deadline, || self.try_once(&body)).await
+    }
+
+    /// The export's result from the send's; with the error, whether the failure was
+    /// retryable (an unreachable collector, a timeout, 429, 502-504, gRPC UNAVAILABLE...).
+    fn answer(
+        &self,
+        sent: Result<Result<(), Outcome>, tokio::time::error::Elapsed>,
+    ) -> Result<(), (MetricsError, bool)> {
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Outcome::Failed { message, retryable })) => {
+                Err((self.error(message), retryable))
             }
-            #[cfg(feature = "otlp-http")]
-            Transport::Http(http) => {
-                let body = http.body(encoded);
-                retry::with_retries(deadline, || http.send(body.clone(), &self.redactor)).await
+            // No point rejected: the collector's message is a warning (OTLP specification).
+            Ok(Err(Outcome::Rejected(warning))) if warning.points <= 0 => {
+                tracing::warn!(
+                    backend = %self.name,
+                    message = %self.redactor.redact(&warning.message),
+                    "the OTLP collector accepted every point, with a warning"
+                );
+                Ok(())
+            }
+            Ok(Err(Outcome::Rejected(rejected))) => Err((
+                MetricsError::OtlpPartialSuccess {
+                    endpoint: self.url.clone(),
+                    protocol: self.protocol.as_str(),
+                    rejected: rejected.points,
+                    message: self.redactor.redact(&rejected.message),
+                },
+                false,
+            )),
+            Err(_) => Err((
+                MetricsError::Timeout {
+                    backend: self.name.clone(),
+                    timeout: self.timeout,
+                },
+                true,
+            )),
+        }
+    }
+
+    /// Resends spooled entries, oldest first, within [`MAX_RESEND_ENTRIES`] and
+    /// [`MAX_RESEND_BYTES`]. An entry is removed once the collector has it (a partial
+    /// success included), dropped if the collector refuses it for good; a retryable failure
+    /// stops the round. Entries of the other encoding (written with another protocol) are
+    /// left for a replay with that protocol, and are no backlog.
+    async fn resend(&self, spool: &Spool) -> Backlog {
+        let resending = match spool.try_lock() {
+            Ok(Some(resending)) => resending,
+            // Someone else is resending: this export goes its own way.
+            Ok(None) => return Backlog::Clear,
+            Err((operation, e)) => {
+                return Backlog::Ahead(format!(
+                    "spool {}: {operation} failed: {e}",
+                    spool.dir().display()
+                ))
+            }
+        };
+        let own: Vec<Listed> = resending.pending();
+        let (mut sent, mut bytes) = (0usize, 0u64);
+        for (index, listed) in own.iter().enumerate() {
+            if sent >= MAX_RESEND_ENTRIES || (sent > 0 && bytes + listed.size > MAX_RESEND_BYTES) {
+                return Backlog::Ahead(format!(
+                    "{STILL_SPOOLED} ({} at most, {} older spooled exports remain)",
+                    MAX_RESEND_ENTRIES,
+                    own.len() - index
+                ));
+            }
+            let Some((encoding, body)) = resending.read(listed) else {
+                continue;
+            };
+            if encoding != self.encoding() {
+                self.report_foreign(spool, encoding);
+                continue;
+            }
+            bytes += listed.size;
+            sent += 1;
+            if let Err(message) = self.resend_one(&resending, listed, body).await {
+                return Backlog::Ahead(message);
+            }
+        }
+        Backlog::Clear
+    }
+
+    /// Sends one spooled entry (one try: the spool is the retry); `Err` stops the round.
+    async fn resend_one(
+        &self,
+        resending: &Resending<'_>,
+        listed: &Listed,
+        body: Vec<u8>,
+    ) -> Result<(), String> {
+        match self.try_once(&self.body(body)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(rejected)) => tracing::warn!(
+                backend = %self.name,
+                rejected = rejected.points,
+                message = %self.redactor.redact(&rejected.message),
+                "the OTLP collector rejected points of a resent spooled export"
+            ),
+            Err(Failure::Permanent(message)) => {
+                resending.drop_entry(listed, &format!("the collector refused it: {message}"));
+                return Ok(());
+            }
+            Err(Failure::Transient { message, .. }) => {
+                return Err(format!(
+                    "resending the oldest spooled export failed: {message}"
+                ))
+            }
+        }
+        resending.sent(listed).map_err(|e| {
+            tracing::error!(path = %listed.path.display(), error = %e, "a resent OTLP export could not be removed from the spool: it would be sent again");
+            format!("removing a resent spooled export failed: {e}")
+        })
+    }
+
+    fn report_foreign(&self, spool: &Spool, encoding: OtlpEncoding) {
+        if !self.reported_foreign.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                backend = %self.name,
+                dir = %spool.dir().display(),
+                encoding = encoding.content_type(),
+                "spooled OTLP exports in another encoding are left in the spool: replay them with a protocol that sends it"
+            );
+        }
+    }
+
+    /// Writes `encoded` to the spool, off the async threads.
+    async fn spool(&self, spool: &Arc<Spool>, encoded: Vec<u8>, message: String) -> MetricsError {
+        let encoding = self.encoding();
+        let writer = Arc::clone(spool);
+        let written = tokio::task::spawn_blocking(move || writer.write(encoding, &encoded))
+            .await
+            .unwrap_or_else(|e| {
+                Err((
+                    "run the blocking write",
+                    std::io::Error::other(e.to_string()),
+                ))
+            });
+        match written {
+            Ok(dropped) => MetricsError::OtlpSpooled {
+                endpoint: self.url.clone(),
+                protocol: self.protocol.as_str(),
+                message,
+                dropped,
+            },
+            Err((operation, source)) => {
+                tracing::error!(
+                    backend = %self.name,
+                    dir = %spool.dir().display(),
+                    operation,
+                    error = %source,
+                    "an OTLP export that failed could not be spooled: it is lost"
+                );
+                MetricsError::OtlpSpool {
+                    endpoint: self.url.clone(),
+                    protocol: self.protocol.as_str(),
+                    message,
+                    dir: spool.dir().to_owned(),
+                    operation,
+                    source,
+                }
             }
         }
     }
 }
+
+/// How a round of resending that stopped at its bounds begins its message.
+const STILL_SPOOLED: &str = "older spooled exports are sent first";
 
 #[async_trait]
 impl MetricsExporter for OtlpExporter {
@@ -219,29 +499,26 @@ impl MetricsExporter for OtlpExporter {
             return Err(shut_down());
         }
         self.report_non_finite(group);
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let encoded = self.encode(group);
-        match tokio::time::timeout(self.timeout, self.send(encoded)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(Outcome::Failed(message))) => Err(self.error(message)),
-            // No point rejected: the collector's message is a warning (OTLP specification).
-            Ok(Err(Outcome::Rejected(warning))) if warning.points <= 0 => {
-                tracing::warn!(
-                    backend = %self.name,
-                    message = %self.redactor.redact(&warning.message),
-                    "the OTLP collector accepted every point, with a warning"
-                );
-                Ok(())
-            }
-            Ok(Err(Outcome::Rejected(rejected))) => Err(MetricsError::OtlpPartialSuccess {
-                endpoint: self.url.clone(),
-                protocol: self.protocol.as_str(),
-                rejected: rejected.points,
-                message: self.redactor.redact(&rejected.message),
-            }),
-            Err(_) => Err(MetricsError::Timeout {
-                backend: self.name.clone(),
-                timeout: self.timeout,
-            }),
+        let Some(spool) = &self.spool else {
+            let sent = tokio::time::timeout_at(deadline, self.send(encoded)).await;
+            return self.answer(sent).map_err(|(error, _)| error);
+        };
+        // Oldest first: while older exports wait, this one joins them.
+        let backlog = tokio::time::timeout_at(deadline, self.resend(spool))
+            .await
+            .unwrap_or_else(|_| {
+                Backlog::Ahead("resending older spooled exports took the whole timeout".to_owned())
+            });
+        if let Backlog::Ahead(message) = backlog {
+            return Err(self.spool(spool, encoded, message).await);
+        }
+        let sent = tokio::time::timeout_at(deadline, self.send(encoded.clone())).await;
+        match self.answer(sent) {
+            Ok(()) => Ok(()),
+            Err((error, true)) => Err(self.spool(spool, encoded, error.to_string()).await),
+            Err((error, false)) => Err(error),
         }
     }
 

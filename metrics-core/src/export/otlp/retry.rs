@@ -26,7 +26,8 @@ pub(super) enum Failure {
 /// The failure a whole export ends with.
 #[derive(Debug)]
 pub(super) enum Outcome {
-    Failed(String),
+    /// `retryable`: the last try failed for a reason that may pass (the spool keeps it).
+    Failed { message: String, retryable: bool },
     /// Rejected points (partial success); never retried.
     Rejected(super::response::Rejected),
 }
@@ -44,20 +45,29 @@ where
         let (message, after) = match attempt().await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(rejected)) => return Err(Outcome::Rejected(rejected)),
-            Err(Failure::Permanent(message)) => return Err(Outcome::Failed(message)),
+            Err(Failure::Permanent(message)) => {
+                return Err(Outcome::Failed {
+                    message,
+                    retryable: false,
+                })
+            }
             Err(Failure::Transient { message, after }) => (message, after),
         };
         if retry == MAX_RETRIES {
-            return Err(Outcome::Failed(format!(
-                "{message} (after {MAX_RETRIES} retries)"
-            )));
+            return Err(Outcome::Failed {
+                message: format!("{message} (after {MAX_RETRIES} retries)"),
+                retryable: true,
+            });
         }
         // Jitter of up to half the backoff spreads the retries of many exporters.
         let wait = after.unwrap_or_else(|| backoff + backoff.mul_f64(fastrand::f64() / 2.0));
         if Instant::now() + wait > deadline {
-            return Err(Outcome::Failed(format!(
-                "{message} (a retry after {wait:.1?} would end after the timeout)"
-            )));
+            return Err(Outcome::Failed {
+                message: format!(
+                    "{message} (a retry after {wait:.1?} would end after the timeout)"
+                ),
+                retryable: true,
+            });
         }
         tokio::time::sleep(wait).await;
         backoff *= 2;
@@ -91,7 +101,9 @@ mod tests {
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(700), "{waited:?}");
         assert!(waited <= Duration::from_millis(1050), "{waited:?}");
-        assert!(matches!(result, Err(Outcome::Failed(m)) if m.contains("busy")));
+        assert!(
+            matches!(result, Err(Outcome::Failed { message, retryable: true }) if message.contains("busy"))
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -113,7 +125,7 @@ mod tests {
             Err(transient(Some(Duration::from_secs(5))))
         })
         .await;
-        assert!(matches!(result, Err(Outcome::Failed(_))));
+        assert!(matches!(result, Err(Outcome::Failed { .. })));
         assert_eq!(started.elapsed(), Duration::ZERO);
     }
 }
