@@ -438,8 +438,15 @@ impl OtlpExporter {
         }
     }
 
-    /// Writes `encoded` to the spool, off the async threads.
-    async fn spool(&self, spool: &Arc<Spool>, encoded: Vec<u8>, message: String) -> MetricsError {
+    /// Writes `encoded` to the spool, off the async threads. The error counts the entries
+    /// dropped since `dropped_before` (during this export's resending and writing).
+    async fn spool(
+        &self,
+        spool: &Arc<Spool>,
+        encoded: Vec<u8>,
+        message: String,
+        dropped_before: u64,
+    ) -> MetricsError {
         let encoding = self.encoding();
         let writer = Arc::clone(spool);
         let written = tokio::task::spawn_blocking(move || writer.write(encoding, &encoded))
@@ -451,11 +458,11 @@ impl OtlpExporter {
                 ))
             });
         match written {
-            Ok(dropped) => MetricsError::OtlpSpooled {
+            Ok(()) => MetricsError::OtlpSpooled {
                 endpoint: self.url.clone(),
                 protocol: self.protocol.as_str(),
                 message,
-                dropped,
+                dropped: spool.dropped().saturating_sub(dropped_before),
             },
             Err((operation, source)) => {
                 tracing::error!(
@@ -505,6 +512,7 @@ impl MetricsExporter for OtlpExporter {
             let sent = tokio::time::timeout_at(deadline, self.send(encoded)).await;
             return self.answer(sent).map_err(|(error, _)| error);
         };
+        let dropped_before = spool.dropped();
         // Oldest first: while older exports wait, this one joins them.
         let backlog = tokio::time::timeout_at(deadline, self.resend(spool))
             .await
@@ -512,12 +520,14 @@ impl MetricsExporter for OtlpExporter {
                 Backlog::Ahead("resending older spooled exports took the whole timeout".to_owned())
             });
         if let Backlog::Ahead(message) = backlog {
-            return Err(self.spool(spool, encoded, message).await);
+            return Err(self.spool(spool, encoded, message, dropped_before).await);
         }
         let sent = tokio::time::timeout_at(deadline, self.send(encoded.clone())).await;
         match self.answer(sent) {
             Ok(()) => Ok(()),
-            Err((error, true)) => Err(self.spool(spool, encoded, error.to_string()).await),
+            Err((error, true)) => Err(self
+                .spool(spool, encoded, error.to_string(), dropped_before)
+                .await),
             Err((error, false)) => Err(error),
         }
     }

@@ -96,8 +96,8 @@ impl Spool {
     }
 
     /// Writes one entry atomically (temporary file, fsync, rename, fsync of the directory),
-    /// first dropping the oldest entries it needs room for. Returns how many were dropped.
-    pub(super) fn write(&self, encoding: OtlpEncoding, body: &[u8]) -> Result<u64, Failed> {
+    /// first dropping the oldest entries it needs room for.
+    pub(super) fn write(&self, encoding: OtlpEncoding, body: &[u8]) -> Result<(), Failed> {
         let contents = entry::encode(encoding, body);
         let size = contents.len() as u64;
         if size > self.max_bytes {
@@ -110,7 +110,7 @@ impl Spool {
             ));
         }
         let mut listed = self.list().map_err(|e| ("list the spool", e))?;
-        let dropped = self.enforce_limits(&mut listed, size);
+        self.enforce_limits(&mut listed, size);
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let temp = self.dir.join(format!("{TEMP_PREFIX}{}-{n}", self.owner));
         let name = format!(
@@ -126,8 +126,12 @@ impl Spool {
             let _ = fs::remove_file(&temp);
             return Err(error);
         }
-        sync_dir(&self.dir).map_err(|e| ("fsync the spool directory", e))?;
-        Ok(dropped)
+        sync_dir(&self.dir).map_err(|e| ("fsync the spool directory", e))
+    }
+
+    /// Entries dropped by this exporter so far.
+    pub(super) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// The lock for resending, or `None` while someone else (another process, or another
