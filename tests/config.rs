@@ -263,6 +263,10 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     (r#"{"otlp": {"endpoint": 5}}"#, "otlp.endpoint", "expected a string"),
     (r#"{"otlp": {"endpoint": "http://h", "timeout_seconds": "10"}}"#, "otlp.timeout_seconds", "expected f64"),
     (r#"{"otlp": {"endpoint": "http://h", "protocol": null}}"#, "otlp.protocol", "expected value"),
+    (r#"{"otlp": {"endpoint": "http://h", "spool": {"dir": ""}}}"#, "otlp.spool.dir", "must not be empty"),
+    (r#"{"otlp": {"endpoint": "http://h", "spool": {"dir": "s", "max_bytes": 100}}}"#, "otlp.spool.max_bytes", "must be at least 4096"),
+    (r#"{"otlp": {"endpoint": "http://h", "spool": {"dir": "s", "max_age_seconds": 0}}}"#, "otlp.spool.max_age_seconds", "must be at least 1"),
+    (r#"{"otlp": {"endpoint": "http://h", "spool": {"dir": "s", "max_files": 3}}}"#, "otlp.spool.max_files", "unknown field `max_files`"),
     (r#"{"file": {"path": 5}}"#, "file.path", "invalid type: integer"),
     (r#"{"file": {"path": "m.json", "pretty_print": "yes"}}"#, "file.pretty_print", "expected a boolean"),
     // Headers of the wrong shape: the value is never shown.
@@ -355,6 +359,19 @@ fn malformed_configs_are_errors_naming_the_field() {
             assert!(!message.contains(SECRET), "{text}: {message}");
         }
     }
+}
+
+#[test]
+fn the_spool_takes_default_limits() {
+    let config =
+        load(r#"{"otlp": {"endpoint": "http://h:4317", "spool": {"dir": "/var/spool/m"}}}"#)
+            .unwrap();
+    let spool = config.otlp.unwrap().spool.unwrap();
+    assert_eq!(
+        spool,
+        metrics_core::config::SpoolConfig::new("/var/spool/m")
+    );
+    assert_eq!((spool.max_bytes, spool.max_age_seconds), (64 << 20, 86_400));
 }
 
 #[test]
