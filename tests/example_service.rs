@@ -15,20 +15,9 @@ use support::snapshot::{catalog_document, MetricsSnapshot};
 
 const COMMITTED_CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/METRICS.md");
 
-/// The example binary `cargo test` builds next to the test binaries.
+/// The example service's binary.
 fn example_binary() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_owned();
-    let binary = deps.parent().unwrap().join("examples").join("scheduler");
-    assert!(
-        binary.exists(),
-        "{} not built: run the tests with `cargo test`",
-        binary.display()
-    );
-    binary
+    support::example_binary("scheduler")
 }
 
 #[test]

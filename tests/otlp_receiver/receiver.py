@@ -14,6 +14,8 @@ and a control API on the HTTP port:
                    (int64 values are strings, enums are names)}
   GET  /rejected  -> requests answered 400/415/INVALID_ARGUMENT (undecodable), with the error
   POST /reset     -> clear /received and /rejected (the fault mode is kept)
+  POST /decode    -> the OTLP/JSON request in the body, decoded as /received shows requests
+                     (not recorded)
   GET  /fault     -> current fault mode
   POST /fault     -> set the fault mode for the next requests on both transports:
        {"mode": "none"}
@@ -267,6 +269,16 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.records.clear()
                 STATE.rejected.clear()
             return self.reply(200, {"ok": True})
+        if self.path == "/decode":
+            # An OTLP/JSON request decoded as an export of it would be, not recorded: what a
+            # file holds, to compare with what arrived.
+            request = pb.ExportMetricsServiceRequest()
+            try:
+                json_format.Parse(body, request)
+            except Exception as e:
+                return self.reply(400, {"error": f"{type(e).__name__}: {e}"})
+            return self.reply(200, json_format.MessageToDict(request,
+                                                            preserving_proto_field_name=True))
         if self.path == "/fault":
             try:
                 fault = validate_fault(json.loads(body or b"{}"))

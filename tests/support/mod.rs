@@ -18,6 +18,22 @@ use std::collections::HashMap;
 
 use snapshot::*;
 
+/// The example binary `name` that `cargo test` builds next to the test binaries.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let binary = deps.parent().unwrap().join("examples").join(name);
+    assert!(
+        binary.exists(),
+        "{} not built: run the tests with `cargo test` (or `cargo build --example {name}`)",
+        binary.display()
+    );
+    binary
+}
+
 /// An example snapshot with every group present and a three-entry label map.
 pub fn example_snapshot() -> MetricsSnapshot {
     MetricsSnapshot {

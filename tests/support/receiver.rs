@@ -116,6 +116,11 @@ impl Receiver {
         self.control("POST", "/fault", &fault.to_string());
     }
 
+    /// An OTLP/JSON request decoded by the receiver, in the form of a record's `request`.
+    pub fn decode(&self, json: &str) -> Value {
+        serde_json::from_str(&self.control("POST", "/decode", json)).unwrap()
+    }
+
     /// Forgets the requests received so far.
     pub fn reset(&self) {
         self.control("POST", "/reset", "");

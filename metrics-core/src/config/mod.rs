@@ -252,7 +252,7 @@ impl OtlpConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileMetricsConfig {
-    /// The JSON file, replaced atomically at each export.
+    /// The file: replaced atomically at each export (`json`), or appended to (`otlp_json`).
     pub path: PathBuf,
 
     /// Pretty-print the JSON.
@@ -264,6 +264,41 @@ pub struct FileMetricsConfig {
     /// the background and the next export lands after it.
     #[serde(default = "default_file_timeout")]
     pub timeout_seconds: f64,
+
+    /// What is written: the group's JSON document, replacing the file (`json`), or one OTLP
+    /// `ExportMetricsServiceRequest` in OTLP/JSON per line, appended (`otlp_json`).
+    #[serde(default)]
+    pub format: FileFormat,
+
+    /// `otlp_json`: the size at which the file is rotated (renamed to `<path>.1`, older ones
+    /// shifted up) before an export that would make it larger.
+    #[serde(default = "default_file_max_bytes")]
+    pub max_bytes: u64,
+
+    /// `otlp_json`: how many rotated files are kept (`<path>.1` ..= `<path>.N`); the oldest
+    /// beyond are removed. 0: the file is removed when full.
+    #[serde(default = "default_file_keep_files")]
+    pub keep_files: u32,
+}
+
+/// What the file exporter writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// The group's JSON document (the derived writer), replacing the file at each export.
+    #[default]
+    Json,
+    /// OTLP/JSON lines, appended: what the OpenTelemetry Collector's `otlpjsonfile` receiver
+    /// reads, and `examples/replay.rs` sends.
+    OtlpJson,
+}
+
+fn default_file_max_bytes() -> u64 {
+    64 << 20
+}
+
+fn default_file_keep_files() -> u32 {
+    3
 }
 
 impl FileMetricsConfig {
@@ -273,12 +308,28 @@ impl FileMetricsConfig {
             path: path.into(),
             pretty_print: default_pretty_print(),
             timeout_seconds: default_file_timeout(),
+            format: FileFormat::default(),
+            max_bytes: default_file_max_bytes(),
+            keep_files: default_file_keep_files(),
         }
     }
 
     /// The export deadline.
     pub fn timeout(&self) -> Duration {
         Duration::try_from_secs_f64(self.timeout_seconds).unwrap_or(Duration::MAX)
+    }
+}
+
+impl MetricsConfig {
+    /// The resource attributes every OTLP export carries: `service.name`, `service.namespace`
+    /// if set, then `resource_attributes`.
+    pub(crate) fn resource(&self) -> Vec<(String, String)> {
+        let mut resource = vec![("service.name".to_owned(), self.service_name.clone())];
+        if let Some(namespace) = &self.service_namespace {
+            resource.push(("service.namespace".to_owned(), namespace.clone()));
+        }
+        resource.extend(self.resource_attributes.clone());
+        resource
     }
 }
 

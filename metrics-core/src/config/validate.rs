@@ -1,7 +1,9 @@
 //! Checks of every configuration value, naming the field at fault (never a header value).
 
 use super::url::{check_url, UrlProblem};
-use super::{MetricsConfig, OtlpConfig, PrometheusConfig, SpoolConfig, MAX_EXPORT_INTERVAL};
+use super::{
+    FileFormat, MetricsConfig, OtlpConfig, PrometheusConfig, SpoolConfig, MAX_EXPORT_INTERVAL,
+};
 use crate::MetricsError;
 
 impl MetricsConfig {
@@ -54,6 +56,13 @@ impl MetricsConfig {
                 ));
             }
             check_timeout("file.timeout_seconds", file.timeout_seconds)?;
+            if file.format == FileFormat::OtlpJson && file.max_bytes < MIN_FILE_BYTES {
+                return Err(MetricsError::config(
+                    "file.max_bytes",
+                    file.max_bytes,
+                    format!("must be at least {MIN_FILE_BYTES} (room for an export)"),
+                ));
+            }
         }
         if let Some(otlp) = &self.otlp {
             otlp.validate()?;
@@ -143,6 +152,9 @@ impl SpoolConfig {
 
 /// The smallest spool: a few exports of a small group.
 const MIN_SPOOL_BYTES: u64 = 4096;
+
+/// The smallest OTLP/JSON file before rotation: a few exports of a small group.
+const MIN_FILE_BYTES: u64 = 4096;
 
 /// A timeout is a number of seconds from a millisecond (shorter, nothing could be sent:
 /// every export would time out) to an hour.

@@ -25,7 +25,7 @@ pub fn create_exporter(config: &MetricsConfig) -> Result<Arc<dyn MetricsExporter
     let mut exporters: Vec<(Arc<dyn MetricsExporter>, Duration)> = Vec::new();
     if let Some(file) = &config.file {
         exporters.push((
-            Arc::new(FileExporter::new(file.clone())),
+            Arc::new(FileExporter::new(file.clone()).with_resource(config)),
             backstop(file.timeout()),
         ));
     }

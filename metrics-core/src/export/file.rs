@@ -1,17 +1,19 @@
-//! The JSON file exporter: each export atomically replaces the file.
+//! The file exporter: each export atomically replaces the file with the group's JSON, or
+//! appends an OTLP/JSON line (`lines.rs`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
 use super::MetricsExporter;
-use crate::config::FileMetricsConfig;
+use crate::config::{FileFormat, FileMetricsConfig, MetricsConfig};
+use crate::otlp::OtlpContext;
 use crate::{DynMetricsGroup, MetricsError};
 
 /// Writes each snapshot as JSON to one file, atomically: a reader sees the previous
@@ -33,12 +35,22 @@ use crate::{DynMetricsGroup, MetricsError};
 /// caller gives up on an export (a deadline drops its future): the write it started keeps the
 /// lock until it is done, and the next export waits for it. An export, and a shutdown, that
 /// takes longer than `timeout_seconds` returns [`MetricsError::Timeout`] (its write goes on).
+///
+/// With `format: "otlp_json"` each export appends one line, an OTLP
+/// `ExportMetricsServiceRequest` in OTLP/JSON (as the OTLP exporter's HTTP/JSON body, with
+/// the export's time), fsynced; before a line that would take the file past `max_bytes` the
+/// file is rotated (`<path>.1`, ..., `keep_files` kept). The same rules hold: a symbolic link
+/// is followed, anything but a regular file is refused, the file's mode is left as it is.
 #[derive(Debug)]
 pub struct FileExporter {
     name: String,
     path: PathBuf,
     pretty: bool,
     timeout: Duration,
+    format: FileFormat,
+    rotation: super::lines::Rotation,
+    /// `otlp_json`: the resource and counters' start time.
+    context: OtlpContext,
     /// The last document's length, to size the next buffer in one allocation.
     last_len: AtomicU64,
     /// Held by the blocking write itself, so that exports land in order even when an
@@ -48,17 +60,33 @@ pub struct FileExporter {
 }
 
 impl FileExporter {
-    /// An exporter for `config.path`. Nothing is touched until the first export.
+    /// An exporter for `config.path`. Nothing is touched until the first export. OTLP/JSON
+    /// lines carry the default resource; see [`with_resource`](Self::with_resource).
     pub fn new(config: FileMetricsConfig) -> Self {
         FileExporter {
             name: format!("file {}", config.path.display()),
             timeout: config.timeout(),
+            format: config.format,
+            rotation: super::lines::Rotation {
+                max_bytes: config.max_bytes,
+                keep_files: config.keep_files,
+            },
+            context: OtlpContext::new(MetricsConfig::default().resource(), SystemTime::now()),
             path: config.path,
             pretty: config.pretty_print,
             last_len: AtomicU64::new(0),
             write_lock: Arc::new(Mutex::new(())),
             shut_down: AtomicBool::new(false),
         }
+    }
+
+    /// OTLP/JSON lines carry the resource of `config` (`service.name`, `service.namespace`,
+    /// `resource_attributes`), as the OTLP exporter's requests do. `create_exporter` sets it.
+    pub fn with_resource(mut self, config: &MetricsConfig) -> Self {
+        let start = self.context.start_time_unix_nano();
+        self.context = OtlpContext::new(config.resource(), SystemTime::now());
+        self.context.set_start_time_unix_nano(start);
+        self
     }
 
     /// The file being written.
@@ -100,18 +128,32 @@ impl MetricsExporter for FileExporter {
         }
         let capacity = self.last_len.load(Ordering::Relaxed) as usize + 64;
         let mut json = Vec::with_capacity(capacity);
-        group.write_json_to(&mut json, self.pretty)?;
-        if self.pretty {
-            // serde_json's pretty output has no final newline; files conventionally do.
-            json.push(b'\n');
+        match self.format {
+            FileFormat::Json => {
+                group.write_json_to(&mut json, self.pretty)?;
+                if self.pretty {
+                    // serde_json's pretty output has no final newline; files conventionally do.
+                    json.push(b'\n');
+                }
+            }
+            FileFormat::OtlpJson => {
+                let mut context = self.context.clone();
+                context.set_time(SystemTime::now());
+                crate::otlp::encode_json(group, &context, &mut json);
+                json.push(b'\n');
+            }
         }
         self.last_len.store(json.len() as u64, Ordering::Relaxed);
+        let (format, rotation) = (self.format, self.rotation);
 
         let write = async {
             let in_order = Arc::clone(&self.write_lock).lock_owned().await;
             let path = self.path.clone();
             tokio::task::spawn_blocking(move || {
-                let result = replace_atomically(&path, &json);
+                let result = match format {
+                    FileFormat::Json => replace_atomically(&path, &json),
+                    FileFormat::OtlpJson => super::lines::append(&path, &json, rotation),
+                };
                 drop(in_order);
                 result
             })
@@ -186,10 +228,11 @@ pub(crate) fn replace_atomically(path: &Path, contents: &[u8]) -> Result<(), Met
         .map_err(fail("fsync the directory (the new file is in place)"))
 }
 
-/// The file an export replaces: where `path` leads, and its metadata if it exists.
-struct Target {
-    path: PathBuf,
-    existing: Option<fs::Metadata>,
+/// The file an export replaces or appends to: where `path` leads, and its metadata if it
+/// exists.
+pub(crate) struct Target {
+    pub(crate) path: PathBuf,
+    pub(crate) existing: Option<fs::Metadata>,
 }
 
 impl Target {
@@ -197,7 +240,7 @@ impl Target {
     /// file it names is the one replaced. Anything but a regular file (a device, a FIFO, a
     /// socket, a directory) is refused: renaming over it would silently turn, say,
     /// `/dev/null` into a file.
-    fn of(path: &Path) -> io::Result<Target> {
+    pub(crate) fn of(path: &Path) -> io::Result<Target> {
         match fs::metadata(path) {
             Ok(metadata) if metadata.is_file() => Ok(Target {
                 path: fs::canonicalize(path)?,

@@ -10,6 +10,7 @@ use crate::{DynMetricsGroup, MetricsError};
 mod composite;
 mod factory;
 mod file;
+mod lines;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 mod otlp;
 #[cfg(feature = "prometheus")]

@@ -133,11 +133,6 @@ impl OtlpExporter {
                 )))
                 }
             };
-        let mut resource = vec![("service.name".to_owned(), config.service_name.clone())];
-        if let Some(namespace) = &config.service_namespace {
-            resource.push(("service.namespace".to_owned(), namespace.clone()));
-        }
-        resource.extend(config.resource_attributes.clone());
         let mut header_names: Vec<String> = otlp.headers.keys().cloned().collect();
         header_names.sort_unstable();
         let spool = match &otlp.spool {
@@ -154,7 +149,7 @@ impl OtlpExporter {
             protocol: otlp.protocol,
             header_names,
             timeout,
-            context: OtlpContext::new(resource, SystemTime::now()),
+            context: OtlpContext::new(config.resource(), SystemTime::now()),
             transport,
             redactor: Redactor::new(otlp.headers.values()),
             url,
