@@ -12,7 +12,9 @@ impl MetricsConfig {
 
     /// Applies the standard OpenTelemetry variables, read through `lookup`, over this
     /// configuration: `OTEL_EXPORTER_OTLP_{,METRICS_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`
-    /// (the `METRICS_` form wins), `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
+    /// (the `METRICS_` form wins), `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`
+    /// (`cumulative`, `delta`, `lowmemory`, any case), `OTEL_SERVICE_NAME` and
+    /// `OTEL_RESOURCE_ATTRIBUTES`.
     ///
     /// An endpoint variable enables OTLP when the configuration has none. Per the OTel
     /// specification, `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL (HTTP adds `/v1/metrics`),
@@ -57,6 +59,11 @@ impl MetricsConfig {
                     MetricsError::config(&name, &value, "expected milliseconds, e.g. `10000`")
                 })?;
                 otlp.timeout_seconds = millis / 1000.0;
+            }
+            // The specification defines only the metrics-specific variable.
+            let name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+            if let Some(value) = lookup(name) {
+                otlp.temporality = super::Temporality::parse(name, &value)?;
             }
             if let Some((name, value)) = var("COMPRESSION") {
                 otlp.compression = match value.trim() {

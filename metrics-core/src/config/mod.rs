@@ -160,10 +160,62 @@ pub struct OtlpConfig {
     #[serde(default)]
     pub compression: OtlpCompression,
 
+    /// Aggregation temporality, as the OpenTelemetry specification's
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` defines it per instrument kind.
+    #[serde(default)]
+    pub temporality: Temporality,
+
     /// Where exports that failed for a retryable reason wait to be sent again; none: such an
     /// export is lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spool: Option<SpoolConfig>,
+}
+
+/// The temporality preference (OpenTelemetry's `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+///
+/// A group's counters are observed totals: asynchronous counters in the specification's
+/// terms, its up-down counters asynchronous up-down counters, its gauges gauges (which have
+/// no temporality).
+///
+/// | preference | counters | up-down counters |
+/// |---|---|---|
+/// | `cumulative` | cumulative | cumulative |
+/// | `delta` | delta | cumulative |
+/// | `lowmemory` | cumulative | cumulative |
+///
+/// (`lowmemory` makes synchronous counters and histograms delta, asynchronous counters
+/// cumulative.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Temporality {
+    /// Every Sum counts from the exporter's start.
+    #[default]
+    Cumulative,
+    /// Counters send the change since the previous export.
+    Delta,
+    /// Delta only where it saves the SDK memory; none of a group's metrics.
+    #[serde(rename = "lowmemory")]
+    LowMemory,
+}
+
+impl Temporality {
+    /// Whether counters (asynchronous counters) are sent as deltas.
+    pub fn counters_are_delta(self) -> bool {
+        self == Temporality::Delta
+    }
+
+    pub(crate) fn parse(field: &str, value: &str) -> Result<Self, MetricsError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "cumulative" => Ok(Temporality::Cumulative),
+            "delta" => Ok(Temporality::Delta),
+            "lowmemory" => Ok(Temporality::LowMemory),
+            _ => Err(MetricsError::config(
+                field,
+                value,
+                "expected `cumulative`, `delta` or `lowmemory`",
+            )),
+        }
+    }
 }
 
 /// The OTLP spool: a directory of exports that failed for a retryable reason, each stored as
@@ -213,6 +265,7 @@ impl fmt::Debug for OtlpConfig {
             .field("timeout_seconds", &self.timeout_seconds)
             .field("headers", &RedactedHeaders(&header_names))
             .field("compression", &self.compression)
+            .field("temporality", &self.temporality)
             .field("spool", &self.spool)
             .finish()
     }
@@ -238,6 +291,7 @@ impl OtlpConfig {
             timeout_seconds: default_otlp_timeout(),
             headers: HashMap::new(),
             compression: OtlpCompression::default(),
+            temporality: Temporality::default(),
             spool: None,
         }
     }

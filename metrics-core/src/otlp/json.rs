@@ -32,18 +32,18 @@ struct Times {
 }
 
 impl Times {
-    fn new(context: &OtlpContext) -> Times {
+    fn new(start: u64, time: u64) -> Times {
         let mut times = Times {
             bytes: [0; 96],
             len: 0,
             time_at: 0,
         };
         times.push(b"\"startTimeUnixNano\":\"");
-        times.push_u64(context.start_time_unix_nano);
+        times.push_u64(start);
         times.push(b"\",");
         times.time_at = times.len;
         times.push(b"\"timeUnixNano\":\"");
-        times.push_u64(context.time_unix_nano);
+        times.push_u64(time);
         times.push(b"\",");
         times
     }
@@ -67,11 +67,13 @@ impl Times {
     }
 }
 
-/// Writes the request: the context's resource and scope, then the metrics `visit` gives points.
+/// Writes the request: the context's resource and scope, then the metrics `visit` gives points;
+/// with `delta_start`, counters are delta Sums starting then.
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
     metrics: &[PreparedMetric],
+    delta_start: Option<u64>,
     visit: impl FnOnce(&mut dyn Visitor),
 ) {
     out.extend_from_slice(b"{\"resourceMetrics\":[{");
@@ -81,7 +83,8 @@ pub(super) fn encode(
     out.extend_from_slice(b",\"metrics\":[");
     let mut sink = JsonSink {
         out,
-        times: Times::new(context),
+        times: Times::new(context.start_time_unix_nano, context.time_unix_nano),
+        delta_times: delta_start.map(|start| Times::new(start, context.time_unix_nano)),
         first_metric: true,
         first_point: true,
     };
@@ -92,6 +95,8 @@ pub(super) fn encode(
 struct JsonSink<'a> {
     out: &'a mut Vec<u8>,
     times: Times,
+    /// With delta temporality, the counters' times.
+    delta_times: Option<Times>,
     first_metric: bool,
     first_point: bool,
 }
@@ -103,7 +108,11 @@ impl Sink for JsonSink<'_> {
         }
         self.first_metric = false;
         self.first_point = true;
-        self.out.extend_from_slice(&metric.json_head);
+        let head = match self.delta_times {
+            Some(_) if metric.monotonic => &metric.json_head_delta,
+            _ => &metric.json_head,
+        };
+        self.out.extend_from_slice(head);
     }
 
     #[inline]
@@ -121,7 +130,11 @@ impl Sink for JsonSink<'_> {
             }
             None => out.push(b'{'),
         }
-        out.extend_from_slice(self.times.for_metric(metric));
+        let times = match &self.delta_times {
+            Some(delta) if metric.monotonic => delta,
+            _ => &self.times,
+        };
+        out.extend_from_slice(times.for_metric(metric));
         // Writing into a Vec cannot fail.
         match value {
             PointValue::Int(v) => {

@@ -9,6 +9,8 @@
 //! - Integers are `as_int` (signed 64-bit): unsigned values above `i64::MAX` are sent as
 //!   `i64::MAX`. Floats are `as_double`; NaN and infinities are left out.
 //! - A metric without points (an absent group, `None`, an empty map, only NaN) is left out.
+//! - With [`Deltas`], counters are delta Sums instead: each point the change since the
+//!   previous snapshot, starting at its time.
 //! - The resource and scope come from the [`OtlpContext`].
 //!
 //! Names, descriptions, units and label keys are encoded once per group type, at its first
@@ -66,6 +68,7 @@
 //! [`MetricsGroup`]: crate::MetricsGroup
 
 mod context;
+mod delta;
 mod json;
 mod prepared;
 mod protobuf;
@@ -73,6 +76,7 @@ mod walk;
 mod wire;
 
 pub use context::{OtlpContext, SCOPE_NAME, SCOPE_VERSION};
+pub use delta::Deltas;
 
 use crate::DynMetricsGroup;
 
@@ -85,7 +89,7 @@ where
     G: ?Sized + DynMetricsGroup,
 {
     let prepared = prepared::prepared(group.schema());
-    protobuf::encode(out, context, prepared, |visitor| {
+    protobuf::encode(out, context, prepared, None, |visitor| {
         group.visit_metrics(visitor)
     });
 }
@@ -97,7 +101,7 @@ where
     G: ?Sized + DynMetricsGroup,
 {
     let prepared = prepared::prepared(group.schema());
-    json::encode(out, context, &prepared.metrics, |visitor| {
+    json::encode(out, context, &prepared.metrics, None, |visitor| {
         group.visit_metrics(visitor)
     });
 }

@@ -11,6 +11,8 @@ pub(super) struct PreparedMetric {
     pub(super) value_type: ValueType,
     /// Counters and up-down counters are cumulative Sums, whose points carry a start time.
     pub(super) is_sum: bool,
+    /// Counters: the Sums that delta temporality turns into deltas.
+    pub(super) monotonic: bool,
     /// Whether points carry their map key as an attribute.
     pub(super) labeled: bool,
     /// `Metric` fields `name` (1), `description` (2), `unit` (3): the start of its body.
@@ -20,12 +22,16 @@ pub(super) struct PreparedMetric {
     /// A Sum's `aggregation_temporality` (2, cumulative) and `is_monotonic` (3), written after
     /// its points; empty for a Gauge.
     pub(super) protobuf_data_tail: &'static [u8],
+    /// A counter's tail with delta temporality (1); empty for other kinds.
+    pub(super) protobuf_data_tail_delta: &'static [u8],
     /// The label attribute's `KeyValue.key` (1) field.
     pub(super) protobuf_label_key: Box<[u8]>,
     /// What a labeled metric's `Metric` and Gauge or Sum lengths took last time.
     pub(super) protobuf_hints: [wire::LengthHint; 2],
     /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
     pub(super) json_head: Box<[u8]>,
+    /// A counter's head with delta temporality; empty for other kinds.
+    pub(super) json_head_delta: Box<[u8]>,
     /// A point's opening up to its label's value: `{"attributes":[{"key":..,"value":{"stringValue":`.
     pub(super) json_label_head: Box<[u8]>,
 }
@@ -33,6 +39,8 @@ pub(super) struct PreparedMetric {
 /// The cumulative temporality (2) and `is_monotonic: true`; prost leaves `false` out too.
 const MONOTONIC_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 2, wire::varint_key(3), 1];
 const SUM_TAIL: [u8; 2] = [wire::varint_key(2), 2];
+/// The delta temporality (1) and `is_monotonic: true`.
+const MONOTONIC_DELTA_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 1, wire::varint_key(3), 1];
 
 impl PreparedMetric {
     fn new(name: &str, descriptor: &crate::schema::MetricDescriptor) -> Self {
@@ -61,6 +69,7 @@ impl PreparedMetric {
         PreparedMetric {
             value_type: descriptor.value_type,
             is_sum,
+            monotonic,
             labeled: descriptor.label.is_some(),
             protobuf_head: protobuf_head.into(),
             protobuf_data_field: if is_sum { 7 } else { 5 },
@@ -69,9 +78,19 @@ impl PreparedMetric {
                 (true, false) => &SUM_TAIL,
                 (false, _) => &[],
             },
+            protobuf_data_tail_delta: if monotonic {
+                &MONOTONIC_DELTA_SUM_TAIL
+            } else {
+                &[]
+            },
             protobuf_label_key: protobuf_label_key.into(),
             protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
-            json_head: json_head(name, descriptor, is_sum, monotonic).into(),
+            json_head: json_head(name, descriptor, is_sum, monotonic, false).into(),
+            json_head_delta: if monotonic {
+                json_head(name, descriptor, is_sum, monotonic, true).into()
+            } else {
+                Box::default()
+            },
             json_label_head: json_label_head.into(),
         }
     }
@@ -82,6 +101,7 @@ fn json_head(
     descriptor: &crate::schema::MetricDescriptor,
     is_sum: bool,
     monotonic: bool,
+    delta: bool,
 ) -> Vec<u8> {
     let mut out = b"{\"name\":".to_vec();
     json::string(&mut out, name);
@@ -94,6 +114,9 @@ fn json_head(
         json::string(&mut out, descriptor.unit);
     }
     out.extend_from_slice(match (is_sum, monotonic) {
+        (true, true) if delta => {
+            b",\"sum\":{\"aggregationTemporality\":1,\"isMonotonic\":true,\"dataPoints\":["
+        }
         (true, true) => {
             b",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,\"dataPoints\":["
         }

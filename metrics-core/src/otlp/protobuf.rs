@@ -16,11 +16,13 @@ use super::walk::{walk, Sink};
 use super::wire::{self, Nested};
 use crate::Visitor;
 
-/// Writes the request: the context's resource and scope, then the metrics `visit` gives points.
+/// Writes the request: the context's resource and scope, then the metrics `visit` gives points;
+/// with `delta_start`, counters are delta Sums starting then.
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
     prepared: &Prepared,
+    delta_start: Option<u64>,
     visit: impl FnOnce(&mut dyn Visitor),
 ) {
     // The enclosing messages' and labeled metrics' lengths are reserved as large as they
@@ -31,14 +33,10 @@ pub(super) fn encode(
     out.extend_from_slice(&context.resource_protobuf);
     let scope_metrics = wire::begin(out, 2, scope_hint.get());
     out.extend_from_slice(&context.scope_protobuf);
-    let mut times = [0; 18];
-    times[0] = wire::i64_key(2);
-    times[1..9].copy_from_slice(&context.start_time_unix_nano.to_le_bytes());
-    times[9] = wire::i64_key(3);
-    times[10..].copy_from_slice(&context.time_unix_nano.to_le_bytes());
     let mut sink = ProtobufSink {
         out,
-        times,
+        times: times(context.start_time_unix_nano, context.time_unix_nano),
+        delta_times: delta_start.map(|start| times(start, context.time_unix_nano)),
         open: None,
     };
     walk(&prepared.metrics, visit, &mut sink);
@@ -46,21 +44,38 @@ pub(super) fn encode(
     resource_hint.set(wire::end(out, resource_metrics));
 }
 
+/// The start time and time fields as written.
+fn times(start: u64, time: u64) -> [u8; 18] {
+    let mut times = [0; 18];
+    times[0] = wire::i64_key(2);
+    times[1..9].copy_from_slice(&start.to_le_bytes());
+    times[9] = wire::i64_key(3);
+    times[10..].copy_from_slice(&time.to_le_bytes());
+    times
+}
+
 struct ProtobufSink<'a> {
     out: &'a mut Vec<u8>,
     /// The start time and time fields as written: a Sum's points carry both, a Gauge's the
     /// last 9 bytes.
     times: [u8; 18],
+    /// With delta temporality, the counters' times.
+    delta_times: Option<[u8; 18]>,
     /// The open labeled Metric and its Gauge or Sum.
     open: Option<(Nested, Nested)>,
 }
 
-/// The time fields `metric`'s points carry, from [`ProtobufSink::times`].
-fn times_of<'t>(times: &'t [u8; 18], metric: &PreparedMetric) -> &'t [u8] {
-    if metric.is_sum {
-        times
-    } else {
-        &times[9..]
+/// The time fields `metric`'s points carry and the fields after its points (temporality,
+/// monotonicity), from [`ProtobufSink`]'s times.
+fn times_and_tail<'t>(
+    times: &'t [u8; 18],
+    delta_times: Option<&'t [u8; 18]>,
+    metric: &PreparedMetric,
+) -> (&'t [u8], &'static [u8]) {
+    match delta_times {
+        Some(delta) if metric.monotonic => (delta, metric.protobuf_data_tail_delta),
+        _ if metric.is_sum => (times, metric.protobuf_data_tail),
+        _ => (&times[9..], metric.protobuf_data_tail),
     }
 }
 
@@ -97,15 +112,12 @@ impl Sink for ProtobufSink<'_> {
 
     #[inline]
     fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue) {
-        let times = times_of(&self.times, metric);
+        let (times, tail) = times_and_tail(&self.times, self.delta_times.as_ref(), metric);
         let point_len = point_len(times);
         let out = &mut *self.out;
         let Some(label) = label else {
             // Metric { head, gauge | sum { data_points: [point], tail } }, sized exactly.
-            let data_len = 1
-                + wire::varint_len(point_len as u64)
-                + point_len
-                + metric.protobuf_data_tail.len();
+            let data_len = 1 + wire::varint_len(point_len as u64) + point_len + tail.len();
             let metric_len =
                 metric.protobuf_head.len() + 1 + wire::varint_len(data_len as u64) + data_len;
             out.push(wire::len_key(2));
@@ -116,7 +128,7 @@ impl Sink for ProtobufSink<'_> {
             out.push(wire::len_key(1));
             wire::varint(out, point_len as u64);
             point_body(out, times, value);
-            out.extend_from_slice(metric.protobuf_data_tail);
+            out.extend_from_slice(tail);
             return;
         };
         // attributes: [KeyValue { key, value: AnyValue { string_value } }], sized directly.
@@ -137,7 +149,8 @@ impl Sink for ProtobufSink<'_> {
 
     fn end_metric(&mut self, metric: &PreparedMetric) {
         if let Some((nested, data)) = self.open.take() {
-            self.out.extend_from_slice(metric.protobuf_data_tail);
+            let (_, tail) = times_and_tail(&self.times, self.delta_times.as_ref(), metric);
+            self.out.extend_from_slice(tail);
             let [metric_hint, data_hint] = &metric.protobuf_hints;
             data_hint.set(wire::end(self.out, data));
             metric_hint.set(wire::end(self.out, nested));

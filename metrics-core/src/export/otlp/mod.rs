@@ -29,7 +29,7 @@ use self::spool::{Listed, Resending, Spool};
 pub use self::spool::{OtlpEncoding, SpoolStatus};
 use super::MetricsExporter;
 use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
-use crate::otlp::{encode_json, encode_protobuf, OtlpContext};
+use crate::otlp::{encode_json, encode_protobuf, Deltas, OtlpContext};
 use crate::schema::GroupSchema;
 use crate::{DynMetricsGroup, MetricsError, Number, Visitor};
 
@@ -56,6 +56,9 @@ pub struct OtlpExporter {
     /// Per group type, the metrics whose non-finite values the previous export left out.
     left_out: Mutex<Vec<(&'static GroupSchema, Vec<String>)>>,
     spool: Option<Arc<Spool>>,
+    /// With delta temporality, per group type, the last delivered (or spooled) snapshot's
+    /// counters.
+    deltas: Option<Mutex<Vec<Deltas>>>,
     /// Whether entries of the other encoding were already reported (once is enough).
     reported_foreign: AtomicBool,
 }
@@ -157,6 +160,10 @@ impl OtlpExporter {
             shut_down: AtomicBool::new(false),
             left_out: Mutex::new(Vec::new()),
             spool,
+            deltas: otlp
+                .temporality
+                .counters_are_delta()
+                .then(|| Mutex::new(Vec::new())),
             reported_foreign: AtomicBool::new(false),
         })
     }
@@ -223,16 +230,43 @@ impl OtlpExporter {
         }
     }
 
-    /// The request body of `group`'s snapshot taken now.
-    fn encode(&self, group: &dyn DynMetricsGroup) -> Vec<u8> {
+    /// The request body of `group`'s snapshot taken now; with delta temporality, also the
+    /// counters' state to keep once the request is delivered (or spooled).
+    fn encode(&self, group: &dyn DynMetricsGroup) -> (Vec<u8>, Option<Deltas>) {
         let mut context = self.context.clone();
         context.set_time(SystemTime::now());
         let mut body = Vec::new();
+        let Some(deltas) = &self.deltas else {
+            match self.encoding() {
+                OtlpEncoding::Json => encode_json(group, &context, &mut body),
+                OtlpEncoding::Protobuf => encode_protobuf(group, &context, &mut body),
+            }
+            return (body, None);
+        };
+        // Held while encoding only: exports are not serialized by it.
+        let mut next = {
+            let deltas = deltas.lock().unwrap_or_else(PoisonError::into_inner);
+            deltas
+                .iter()
+                .find(|d| d.is_for(group.schema()))
+                .cloned()
+                .unwrap_or_default()
+        };
         match self.encoding() {
-            OtlpEncoding::Json => encode_json(group, &context, &mut body),
-            OtlpEncoding::Protobuf => encode_protobuf(group, &context, &mut body),
+            OtlpEncoding::Json => next.encode_json(group, &context, &mut body),
+            OtlpEncoding::Protobuf => next.encode_protobuf(group, &context, &mut body),
         }
-        body
+        (body, Some(next))
+    }
+
+    /// Keeps `next` as the counters' state of its group type: the next deltas start from it.
+    fn keep_deltas(&self, next: Deltas) {
+        let Some(deltas) = &self.deltas else { return };
+        let mut deltas = deltas.lock().unwrap_or_else(PoisonError::into_inner);
+        match deltas.iter_mut().find(|d| d.same_group(&next)) {
+            Some(kept) => *kept = next,
+            None => deltas.push(next),
+        }
     }
 
     /// Warns when the set of metrics with non-finite values changes; a gauge that stays NaN
@@ -501,8 +535,38 @@ impl MetricsExporter for OtlpExporter {
             return Err(shut_down());
         }
         self.report_non_finite(group);
+        let (encoded, deltas) = self.encode(group);
+        let result = self.deliver(encoded).await;
+        if let Some(deltas) = deltas {
+            // Delivered, or kept to be: the next deltas start here. Otherwise the next
+            // export's deltas cover this interval too.
+            if matches!(
+                result,
+                Ok(())
+                    | Err(MetricsError::OtlpSpooled { .. })
+                    | Err(MetricsError::OtlpPartialSuccess { .. })
+            ) {
+                self.keep_deltas(deltas);
+            }
+        }
+        result
+    }
+
+    /// Stops exporting; waits for the exports in flight, at most the timeout.
+    async fn shutdown(&self) -> Result<(), MetricsError> {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Each export ends within its own timeout, so this wait ends in time either way.
+        let _ = tokio::time::timeout(self.timeout, self.in_flight.write()).await;
+        Ok(())
+    }
+}
+
+impl OtlpExporter {
+    /// Sends an encoded export (after the spool's older ones), or spools it.
+    async fn deliver(&self, encoded: Vec<u8>) -> Result<(), MetricsError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let encoded = self.encode(group);
         let Some(spool) = &self.spool else {
             let sent = tokio::time::timeout_at(deadline, self.send(encoded)).await;
             return self.answer(sent).map_err(|(error, _)| error);
@@ -525,16 +589,6 @@ impl MetricsExporter for OtlpExporter {
                 .await),
             Err((error, false)) => Err(error),
         }
-    }
-
-    /// Stops exporting; waits for the exports in flight, at most the timeout.
-    async fn shutdown(&self) -> Result<(), MetricsError> {
-        if self.shut_down.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        // Each export ends within its own timeout, so this wait ends in time either way.
-        let _ = tokio::time::timeout(self.timeout, self.in_flight.write()).await;
-        Ok(())
     }
 }
 
