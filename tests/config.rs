@@ -175,6 +175,39 @@ fn metrics_specific_endpoint_is_used_as_is_and_enables_otlp() {
 }
 
 #[test]
+fn the_temporality_preference_comes_from_the_file_or_the_variable() {
+    use metrics_core::config::Temporality;
+    let from_file =
+        load(r#"{"otlp": {"endpoint": "http://h:4317", "temporality": "delta"}}"#).unwrap();
+    assert_eq!(from_file.otlp.unwrap().temporality, Temporality::Delta);
+    let name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+    for (value, want) in [
+        ("Delta", Temporality::Delta),
+        ("CUMULATIVE", Temporality::Cumulative),
+        ("lowmemory", Temporality::LowMemory),
+    ] {
+        let mut config = MetricsConfig {
+            otlp: Some(OtlpConfig::new("http://h:4317")),
+            ..MetricsConfig::default()
+        };
+        config.apply_env_from(env(&[(name, value)])).unwrap();
+        assert_eq!(config.otlp.unwrap().temporality, want, "{value}");
+    }
+    // Only the metrics-specific variable exists in the specification.
+    let mut config = MetricsConfig {
+        otlp: Some(OtlpConfig::new("http://h:4317")),
+        ..MetricsConfig::default()
+    };
+    config
+        .apply_env_from(env(&[(
+            "OTEL_EXPORTER_OTLP_TEMPORALITY_PREFERENCE",
+            "delta",
+        )]))
+        .unwrap();
+    assert_eq!(config.otlp.unwrap().temporality, Temporality::Cumulative);
+}
+
+#[test]
 fn invalid_env_values_name_the_variable() {
     for (name, value) in [
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
@@ -183,6 +216,10 @@ fn invalid_env_values_name_the_variable() {
         ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
         ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=%zz"),
         ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "a=b,=c"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "sometimes",
+        ),
     ] {
         let mut config = MetricsConfig {
             otlp: Some(OtlpConfig::new("http://h:4317")),
@@ -267,6 +304,9 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     (r#"{"otlp": {"endpoint": "http://h", "spool": {"dir": "s", "max_bytes": 100}}}"#, "otlp.spool.max_bytes", "must be at least 4096"),
     (r#"{"otlp": {"endpoint": "http://h", "spool": {"dir": "s", "max_age_seconds": 0}}}"#, "otlp.spool.max_age_seconds", "must be at least 1"),
     (r#"{"otlp": {"endpoint": "http://h", "spool": {"dir": "s", "max_files": 3}}}"#, "otlp.spool.max_files", "unknown field `max_files`"),
+    (r#"{"otlp": {"endpoint": "http://h", "temporality": "Delta"}}"#, "otlp.temporality", "unknown variant `Delta`"),
+    (r#"{"file": {"path": "m.jsonl", "format": "otlp_json", "max_bytes": 10}}"#, "file.max_bytes", "must be at least 4096"),
+    (r#"{"file": {"path": "m.jsonl", "format": "otlp"}}"#, "file.format", "unknown variant `otlp`"),
     (r#"{"file": {"path": 5}}"#, "file.path", "invalid type: integer"),
     (r#"{"file": {"path": "m.json", "pretty_print": "yes"}}"#, "file.pretty_print", "expected a boolean"),
     // Headers of the wrong shape: the value is never shown.

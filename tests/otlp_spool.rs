@@ -420,3 +420,77 @@ async fn two_exporters_on_one_directory_never_send_an_entry_twice() {
     want.sort_unstable();
     assert_eq!(seqs, want, "each export once");
 }
+
+const TWO: &str = "two_processes_on_one_directory_never_send_an_entry_twice";
+
+#[test]
+fn two_processes_on_one_directory_never_send_an_entry_twice() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    if child::is_child(TWO) {
+        // The other process: exports until one is sent, resending what it can on the way.
+        let port: u16 = std::env::var(PORT_VAR).unwrap().parse().unwrap();
+        let exporter = new_exporter(
+            url(OtlpProtocol::Grpc, port, 0),
+            OtlpProtocol::Grpc,
+            SpoolConfig::new(child::child_dir()),
+        );
+        let next = runtime.block_on(export_until_sent(&exporter, 5000, 40));
+        println!("child sent up to {next}");
+        return;
+    }
+    let (grpc_port, http_port) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = new_exporter(
+        url(OtlpProtocol::Grpc, grpc_port, http_port),
+        OtlpProtocol::Grpc,
+        SpoolConfig::new(dir.path()),
+    );
+    for seq in 0..40 {
+        runtime.block_on(exporter.export(&tick(seq))).unwrap_err();
+    }
+    let receiver = Receiver::start_on(grpc_port, http_port);
+    // Slow answers, so that the two processes' resending overlaps.
+    receiver.fault(json!({"mode": "delay", "seconds": 0.02, "count": 80}));
+    let mut other = Command::new(std::env::current_exe().unwrap())
+        .args([TWO, "--exact", "--nocapture", "--test-threads=1"])
+        .env(child::CHILD_VAR, TWO)
+        .env(child::DIR_VAR, dir.path())
+        .env(PORT_VAR, grpc_port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let next = runtime.block_on(export_until_sent(&exporter, 1000, 40));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while other.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the other process did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = other.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let other_next: u64 = text
+        .lines()
+        // libtest may print its `test ... ` on the same line.
+        .find_map(|l| l.split("child sent up to ").nth(1))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    while exporter.spool_status().unwrap().entries > 0 {
+        runtime.block_on(exporter.resend_spooled()).unwrap();
+    }
+    let mut seqs: Vec<u64> = received_ticks(&receiver).iter().map(|t| t.0).collect();
+    seqs.sort_unstable();
+    let mut want: Vec<u64> = (0..40).chain(1000..next).chain(5000..other_next).collect();
+    want.sort_unstable();
+    assert_eq!(seqs, want, "each export once");
+}
