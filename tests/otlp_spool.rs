@@ -9,7 +9,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use metrics_core::config::{OtlpConfig, OtlpProtocol, SpoolConfig};
@@ -248,6 +248,21 @@ async fn the_limits_drop_the_oldest_and_say_how_many() {
     assert_eq!((status.entries, status.dropped), (1, 3), "{status:?}");
 }
 
+/// Starts this test binary's `test` as a child process on `dir`, with the collector's gRPC
+/// `port`; its output is piped.
+fn spawn_child(test: &str, dir: &Path, port: u16) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(child::CHILD_VAR, test)
+        .env(child::DIR_VAR, dir)
+        .env(PORT_VAR, port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 const KILLED: &str = "a_process_killed_mid_spool_leaves_nothing_torn_and_the_next_sends_the_rest";
 const PORT_VAR: &str = "METRICS_TEST_PORT";
 
@@ -270,16 +285,7 @@ fn a_process_killed_mid_spool_leaves_nothing_torn_and_the_next_sends_the_rest() 
     }
     let (grpc_port, http_port) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();
-    let mut spooling = Command::new(std::env::current_exe().unwrap())
-        .args([KILLED, "--exact", "--nocapture", "--test-threads=1"])
-        .env(child::CHILD_VAR, KILLED)
-        .env(child::DIR_VAR, dir.path())
-        .env(PORT_VAR, grpc_port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut spooling = spawn_child(KILLED, dir.path(), grpc_port);
     let deadline = Instant::now() + Duration::from_secs(20);
     while files(dir.path(), "0").len() < 30 {
         assert!(Instant::now() < deadline, "the child spooled too little");
@@ -451,16 +457,7 @@ fn two_processes_on_one_directory_never_send_an_entry_twice() {
     let receiver = Receiver::start_on(grpc_port, http_port);
     // Slow answers, so that the two processes' resending overlaps.
     receiver.fault(json!({"mode": "delay", "seconds": 0.02, "count": 80}));
-    let mut other = Command::new(std::env::current_exe().unwrap())
-        .args([TWO, "--exact", "--nocapture", "--test-threads=1"])
-        .env(child::CHILD_VAR, TWO)
-        .env(child::DIR_VAR, dir.path())
-        .env(PORT_VAR, grpc_port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut other = spawn_child(TWO, dir.path(), grpc_port);
     let next = runtime.block_on(export_until_sent(&exporter, 1000, 40));
     let deadline = Instant::now() + Duration::from_secs(30);
     while other.try_wait().unwrap().is_none() {
