@@ -491,3 +491,53 @@ fn two_processes_on_one_directory_never_send_an_entry_twice() {
     want.sort_unstable();
     assert_eq!(seqs, want, "each export once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_entry_the_collector_refuses_is_dropped_and_the_rest_sent() {
+    let (grpc_port, http_port) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = new_exporter(
+        url(OtlpProtocol::HttpBinary, grpc_port, http_port),
+        OtlpProtocol::HttpBinary,
+        SpoolConfig::new(dir.path()),
+    );
+    for seq in 0..3 {
+        exporter.export(&tick(seq)).await.unwrap_err();
+    }
+    let receiver = Receiver::start_on(grpc_port, http_port);
+    receiver.fault(
+        json!({"mode": "status", "http_status": 400, "grpc_code": "INVALID_ARGUMENT", "count": 1}),
+    );
+    exporter.export(&tick(3)).await.unwrap();
+    let seqs: Vec<u64> = received_ticks(&receiver).iter().map(|t| t.0).collect();
+    assert_eq!(seqs, [1, 2, 3], "the refused oldest is not sent again");
+    let status = exporter.spool_status().unwrap();
+    assert_eq!((status.entries, status.dropped, status.resent), (0, 1, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_in_another_encoding_wait_for_an_exporter_that_sends_it() {
+    let (grpc_port, http_port) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let json = new_exporter(
+        url(OtlpProtocol::HttpJson, grpc_port, http_port),
+        OtlpProtocol::HttpJson,
+        SpoolConfig::new(dir.path()),
+    );
+    for seq in 0..2 {
+        json.export(&tick(seq)).await.unwrap_err();
+    }
+    let receiver = Receiver::start_on(grpc_port, http_port);
+    let grpc = new_exporter(
+        receiver.grpc_url(),
+        OtlpProtocol::Grpc,
+        SpoolConfig::new(dir.path()),
+    );
+    // Not a backlog for gRPC: its export goes at once, the JSON entries stay.
+    grpc.export(&tick(10)).await.unwrap();
+    assert_eq!(grpc.spool_status().unwrap().entries, 2);
+    json.export(&tick(11)).await.unwrap();
+    let seqs: Vec<u64> = received_ticks(&receiver).iter().map(|t| t.0).collect();
+    assert_eq!(seqs, [10, 0, 1, 11]);
+    assert_eq!(json.spool_status().unwrap().entries, 0);
+}
