@@ -310,6 +310,8 @@ fn a_process_killed_mid_spool_leaves_nothing_torn_and_the_next_sends_the_rest() 
         SpoolConfig::new(dir.path()),
     );
     assert!(files(dir.path(), ".tmp-").is_empty(), "torn files stay");
+    // The killed process's owner lock is gone too; the new one's is there.
+    assert_eq!(files(dir.path(), ".owner-").len(), 1);
     let next = runtime.block_on(export_until_sent(&next_process, 1_000_000, 20));
     let seqs: Vec<u64> = received_ticks(&receiver).iter().map(|t| t.0).collect();
     let mut want: Vec<u64> = (0..left).collect();

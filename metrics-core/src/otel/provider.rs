@@ -67,7 +67,18 @@ fn resource(config: &MetricsConfig) -> Resource {
         .build()
 }
 
-/// The SDK's OTLP exporter for `otlp`, with cumulative temporality (our counters are totals).
+/// The SDK's temporality preference for `otlp.temporality`; the SDK maps it per instrument
+/// kind as the OTLP exporter does (`crate::config::Temporality`).
+fn sdk_temporality(otlp: &OtlpConfig) -> Temporality {
+    match otlp.temporality {
+        crate::config::Temporality::Cumulative => Temporality::Cumulative,
+        crate::config::Temporality::Delta => Temporality::Delta,
+        crate::config::Temporality::LowMemory => Temporality::LowMemory,
+    }
+}
+
+/// The SDK's OTLP exporter for `otlp`, with the configured temporality (cumulative unless
+/// asked).
 fn exporter(otlp: &OtlpConfig) -> Result<MetricExporter, MetricsError> {
     let url = otlp.export_url();
     let built = match otlp.protocol {
@@ -102,7 +113,7 @@ fn grpc(otlp: &OtlpConfig, url: &str) -> Result<MetricExporter, String> {
     }
     let mut builder = MetricExporter::builder()
         .with_tonic()
-        .with_temporality(Temporality::Cumulative)
+        .with_temporality(sdk_temporality(otlp))
         .with_endpoint(url)
         .with_timeout(otlp.timeout())
         .with_metadata(MetadataMap::from_headers(headers));
@@ -124,7 +135,7 @@ fn http(otlp: &OtlpConfig, url: &str) -> Result<MetricExporter, String> {
         // Explicit: with `reqwest-client` also enabled (feature unification), the SDK would
         // pick the async client, which panics on the reader's thread.
         .with_http_client(blocking_client(otlp.timeout())?)
-        .with_temporality(Temporality::Cumulative)
+        .with_temporality(sdk_temporality(otlp))
         .with_endpoint(url)
         .with_timeout(otlp.timeout())
         .with_headers(otlp.headers.clone());

@@ -6,7 +6,7 @@
 //! - `.tmp-<owner>-<n>`: an entry being written; renamed into place once written and fsynced,
 //!   so an entry is whole or absent. Those of a process that died are removed.
 //! - `.owner-<owner>.lock`: locked by a live exporter for its lifetime, which is how a
-//!   temporary file is known to be its, not torn.
+//!   temporary file is known to be its, not torn (`.new-<owner>` while it is being claimed).
 //! - `.lock`: locked by whoever is resending, so no entry is sent twice, across processes.
 
 mod entry;
@@ -26,6 +26,7 @@ const EXTENSION: &str = ".otlp";
 const TEMP_PREFIX: &str = ".tmp-";
 const OWNER_PREFIX: &str = ".owner-";
 const OWNER_SUFFIX: &str = ".lock";
+const NEW_OWNER_PREFIX: &str = ".new-";
 const DRAIN_LOCK: &str = ".lock";
 
 /// Distinguishes exporters of one process in owner names.
@@ -262,13 +263,10 @@ impl Spool {
             }
         }
         for name in &names {
-            let Some(owner) = name
-                .strip_prefix(OWNER_PREFIX)
-                .and_then(|n| n.strip_suffix(OWNER_SUFFIX))
-            else {
-                continue;
-            };
-            if owner != self.owner && !owner_alive(&self.dir, owner) {
+            // An owner lock, or one a process died claiming (see `claim_owner`).
+            let lock_file = name.starts_with(NEW_OWNER_PREFIX)
+                || (name.starts_with(OWNER_PREFIX) && name.ends_with(OWNER_SUFFIX));
+            if lock_file && !locked(&self.dir.join(name)) {
                 self.remove(&self.dir.join(name));
             }
         }
@@ -318,9 +316,13 @@ impl Resending<'_> {
         }
     }
 
-    /// Removes an entry that was sent.
+    /// Removes an entry that was sent. Already gone is fine: another process dropped it over
+    /// the limits while it was being sent.
     pub(super) fn sent(&self, listed: &Listed) -> io::Result<()> {
-        fs::remove_file(&listed.path)?;
+        match fs::remove_file(&listed.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         self.spool.resent.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -361,32 +363,43 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// A new owner name and its lock, held from now on. The lock file is locked under a private
 /// name, then renamed into place, so no one ever sees it unlocked and takes it for a dead
-/// owner's.
+/// owner's. Another process may still remove it in the instant before it is locked: then a
+/// new one is claimed.
 fn claim_owner(dir: &Path) -> io::Result<(String, File)> {
-    let owner = format!(
-        "{}.{}.{}",
-        std::process::id(),
-        OWNERS.fetch_add(1, Ordering::Relaxed),
-        // Tells apart owners of one PID in two PID namespaces (containers sharing a volume).
-        fastrand::u32(..)
-    );
-    let private = dir.join(format!(".new-{owner}"));
-    let lock = OpenOptions::new()
-        .create_new(true)
-        .write(true)
-        .open(&private)?;
-    FileExt::lock(&lock)?;
-    fs::rename(
-        &private,
-        dir.join(format!("{OWNER_PREFIX}{owner}{OWNER_SUFFIX}")),
-    )?;
-    Ok((owner, lock))
+    let mut attempt = 0;
+    loop {
+        let owner = format!(
+            "{}.{}.{}",
+            std::process::id(),
+            OWNERS.fetch_add(1, Ordering::Relaxed),
+            // Tells apart owners of one PID in two PID namespaces (containers sharing a volume).
+            fastrand::u32(..)
+        );
+        let private = dir.join(format!("{NEW_OWNER_PREFIX}{owner}"));
+        let lock = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&private)?;
+        FileExt::lock(&lock)?;
+        match fs::rename(
+            &private,
+            dir.join(format!("{OWNER_PREFIX}{owner}{OWNER_SUFFIX}")),
+        ) {
+            Ok(()) => return Ok((owner, lock)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < 3 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Whether the exporter `owner` still runs: its lock file exists and is locked.
 fn owner_alive(dir: &Path, owner: &str) -> bool {
-    let path = dir.join(format!("{OWNER_PREFIX}{owner}{OWNER_SUFFIX}"));
-    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+    locked(&dir.join(format!("{OWNER_PREFIX}{owner}{OWNER_SUFFIX}")))
+}
+
+/// Whether someone holds the lock on the file `path` (which exists).
+fn locked(path: &Path) -> bool {
+    let Ok(file) = OpenOptions::new().write(true).open(path) else {
         return false;
     };
     match FileExt::try_lock(&file) {
