@@ -193,6 +193,7 @@ async fn refusals_and_partial_successes_are_not_spooled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limits_drop_the_oldest_and_say_how_many() {
+    let logs = support::logs::capture();
     let (grpc_port, http_port) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();
     let spool = SpoolConfig {
@@ -216,6 +217,15 @@ async fn the_limits_drop_the_oldest_and_say_how_many() {
     assert!(status.entries < 40 && status.entries > 1, "{status:?}");
     assert_eq!(status.dropped, 40 - status.entries as u64, "{status:?}");
     assert_eq!(reported, status.dropped);
+    let text = logs.text();
+    let logged: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("dropped the oldest spooled OTLP exports"))
+        .collect();
+    assert!(
+        !logged.is_empty() && logged.iter().all(|l| l.contains("WARN")),
+        "{text}"
+    );
 
     // What is left is the newest, sent in order.
     let receiver = Receiver::start_on(grpc_port, http_port);
