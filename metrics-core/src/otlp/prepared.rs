@@ -11,8 +11,10 @@ pub(super) struct PreparedMetric {
     pub(super) value_type: ValueType,
     /// Counters and up-down counters are cumulative Sums, whose points carry a start time.
     pub(super) is_sum: bool,
-    /// Whether points carry their map key as an attribute.
+    /// Whether points carry attributes (a map): such a metric is opened before its points.
     pub(super) labeled: bool,
+    /// How many attribute keys the metric has.
+    pub(super) label_keys: usize,
     /// `Metric` fields `name` (1), `description` (2), `unit` (3): the start of its body.
     pub(super) protobuf_head: Box<[u8]>,
     /// The `Metric` field holding the points: `gauge` (5) or `sum` (7).
@@ -20,14 +22,14 @@ pub(super) struct PreparedMetric {
     /// A Sum's `aggregation_temporality` (2, cumulative) and `is_monotonic` (3), written after
     /// its points; empty for a Gauge.
     pub(super) protobuf_data_tail: &'static [u8],
-    /// The label attribute's `KeyValue.key` (1) field.
-    pub(super) protobuf_label_key: Box<[u8]>,
+    /// Each attribute's `KeyValue.key` (1) field, in the order of the point's values.
+    pub(super) protobuf_keys: Box<[Box<[u8]>]>,
     /// What a labeled metric's `Metric` and Gauge or Sum lengths took last time.
     pub(super) protobuf_hints: [wire::LengthHint; 2],
     /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
     pub(super) json_head: Box<[u8]>,
-    /// A point's opening up to its label's value: `{"attributes":[{"key":..,"value":{"stringValue":`.
-    pub(super) json_label_head: Box<[u8]>,
+    /// Each attribute's opening up to its value: `{"key":..,"value":{`.
+    pub(super) json_keys: Box<[Box<[u8]>]>,
 }
 
 /// The cumulative temporality (2) and `is_monotonic: true`; prost leaves `false` out too.
@@ -50,18 +52,30 @@ impl PreparedMetric {
         if !descriptor.unit.is_empty() {
             wire::bytes_field(&mut protobuf_head, 3, descriptor.unit.as_bytes());
         }
-        let mut protobuf_label_key = Vec::new();
-        let mut json_label_head = Vec::new();
-        if let Some(label) = descriptor.label {
-            wire::bytes_field(&mut protobuf_label_key, 1, label.as_bytes());
-            json_label_head.extend_from_slice(b"{\"attributes\":[{\"key\":");
-            json::string(&mut json_label_head, label);
-            json_label_head.extend_from_slice(b",\"value\":{\"stringValue\":");
-        }
+        let protobuf_keys = descriptor
+            .labels
+            .iter()
+            .map(|key| {
+                let mut field = Vec::new();
+                wire::bytes_field(&mut field, 1, key.as_bytes());
+                field.into_boxed_slice()
+            })
+            .collect();
+        let json_keys = descriptor
+            .labels
+            .iter()
+            .map(|key| {
+                let mut head = b"{\"key\":".to_vec();
+                json::string(&mut head, key);
+                head.extend_from_slice(b",\"value\":{");
+                head.into_boxed_slice()
+            })
+            .collect();
         PreparedMetric {
             value_type: descriptor.value_type,
             is_sum,
-            labeled: descriptor.label.is_some(),
+            labeled: !descriptor.labels.is_empty(),
+            label_keys: descriptor.labels.len(),
             protobuf_head: protobuf_head.into(),
             protobuf_data_field: if is_sum { 7 } else { 5 },
             protobuf_data_tail: match (is_sum, monotonic) {
@@ -69,10 +83,10 @@ impl PreparedMetric {
                 (true, false) => &SUM_TAIL,
                 (false, _) => &[],
             },
-            protobuf_label_key: protobuf_label_key.into(),
+            protobuf_keys,
             protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
             json_head: json_head(name, descriptor, is_sum, monotonic).into(),
-            json_label_head: json_label_head.into(),
+            json_keys,
         }
     }
 }
@@ -105,12 +119,12 @@ fn json_head(
 
 /// A point's value as OTLP carries it: `as_int` or `as_double`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum PointValue {
+pub(super) enum NumberValue {
     Int(i64),
     Double(f64),
 }
 
-impl PointValue {
+impl NumberValue {
     /// `value` for a metric of `value_type`, or `None` for NaN and infinities, which OTLP
     /// cannot carry. Integers are sent as `as_int`, a signed 64-bit integer: unsigned values
     /// above `i64::MAX` saturate to `i64::MAX`; a float on an integer metric (only a custom
@@ -122,8 +136,8 @@ impl PointValue {
             }
         }
         Some(match (value_type, value) {
-            (ValueType::F64, value) => PointValue::Double(value.as_f64()),
-            (_, value) => PointValue::Int(value.as_i64_saturating()),
+            (ValueType::F64, value) => NumberValue::Double(value.as_f64()),
+            (_, value) => NumberValue::Int(value.as_i64_saturating()),
         })
     }
 }
@@ -156,7 +170,7 @@ mod tests {
 
     #[test]
     fn values_otlp_cannot_carry_are_left_out_and_large_integers_saturate() {
-        use PointValue::{Double, Int};
+        use NumberValue::{Double, Int};
         let cases = [
             (ValueType::U64, Number::U64(u64::MAX), Some(Int(i64::MAX))),
             (ValueType::U64, Number::U64(1 << 63), Some(Int(i64::MAX))),
@@ -174,10 +188,10 @@ mod tests {
             (ValueType::I64, Number::F64(1e300), Some(Int(i64::MAX))),
         ];
         for (value_type, value, expected) in cases {
-            assert_eq!(PointValue::new(value_type, value), expected, "{value:?}");
+            assert_eq!(NumberValue::new(value_type, value), expected, "{value:?}");
         }
         // -0.0 keeps its sign.
-        let Some(Double(zero)) = PointValue::new(ValueType::F64, Number::F64(-0.0)) else {
+        let Some(Double(zero)) = NumberValue::new(ValueType::F64, Number::F64(-0.0)) else {
             unreachable!()
         };
         assert!(zero.is_sign_negative());
