@@ -15,7 +15,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use counting_allocator::allocations;
 use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
-use metrics_core::{DynMetricsGroup, MetricsGroup};
+use metrics_core::{DynMetricsGroup, LabelMap, MetricsGroup};
 
 #[derive(MetricsGroup)]
 struct Labeled {
@@ -27,8 +27,26 @@ struct Labeled {
     load: HashMap<String, f64>,
 }
 
+/// Points with three attributes of each value type.
+#[derive(MetricsGroup)]
+struct Dimensional {
+    /// Requests by route, status and cache hit.
+    #[metric(counter, label = ("route", "status", "cached"))]
+    requests: LabelMap<(String, u16, bool), u64>,
+}
+
 #[test]
 fn encoding_into_a_reused_buffer_allocates_nothing_once_warm() {
+    let dimensional = Dimensional {
+        requests: (0..1000_u32)
+            .map(|i| {
+                (
+                    (format!("/route/{i}"), 200 + (i % 5) as u16, i % 2 == 0),
+                    u64::from(i),
+                )
+            })
+            .collect(),
+    };
     let labeled = Labeled {
         requests: (0..1000).map(|i| (format!("worker-{i:04}"), i)).collect(),
         load: (0..1000)
@@ -41,7 +59,8 @@ fn encoding_into_a_reused_buffer_allocates_nothing_once_warm() {
     };
     let example = support::example_snapshot();
     let wide = wide::Wide::sample(11);
-    let cases: [(&str, &dyn DynMetricsGroup); 4] = [
+    let cases: [(&str, &dyn DynMetricsGroup); 5] = [
+        ("1,000 points of 3 attributes", &dimensional),
         ("example snapshot", &example),
         ("example snapshot, compaction absent", &absent),
         ("wide, 200 fields", &wide),

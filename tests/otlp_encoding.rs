@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
-use metrics_core::{DynMetricsGroup, MetricsConfig, MetricsGroup};
+use metrics_core::{DynMetricsGroup, LabelMap, LabelSet, LabelValue, MetricsConfig, MetricsGroup};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
@@ -149,6 +149,7 @@ fn normalise(request: &mut ExportMetricsServiceRequest) {
                 for point in points.iter_mut() {
                     point.start_time_unix_nano = 0;
                     point.time_unix_nano = 0;
+                    point.attributes.sort_by(|a, b| a.key.cmp(&b.key));
                 }
                 points.sort_by_key(|p| format!("{:?}", p.attributes));
             }
@@ -299,6 +300,71 @@ fn maps(n: usize) -> Maps {
             .map(|(i, l)| (l.clone(), 500 - i as i64))
             .collect(),
     }
+}
+
+/// The HTTP method of `Dimensional`'s routes: a string attribute in snake_case.
+#[derive(LabelValue, serde::Serialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Method {
+    Get,
+    #[label(rename = "POST")]
+    Post,
+}
+
+/// A three-attribute key naming its own attribute keys.
+#[derive(LabelSet, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct Request {
+    #[label(rename = "http.route")]
+    route: String,
+    method: Method,
+    status: u16,
+}
+
+/// Multi-attribute points: string, integer (negative too) and bool attribute values.
+#[derive(MetricsGroup, serde::Serialize)]
+struct Dimensional {
+    /// Requests by route, method and status.
+    #[metric(counter, unit = "{request}")]
+    requests: LabelMap<Request, u64>,
+    /// Latency by route, cached or not.
+    #[metric(unit = "s", label = ("route", "cached"))]
+    latency: LabelMap<(String, bool), f64>,
+    /// Offsets by partition.
+    #[metric(up_down_counter, label = "partition")]
+    offsets: BTreeMap<i64, i64>,
+    /// Up, by replica flag.
+    #[metric(label = "primary")]
+    up: HashMap<bool, u8>,
+}
+
+fn dimensional(n: usize) -> Dimensional {
+    let labels = hostile_labels();
+    let route = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("/r/{i}"));
+    Dimensional {
+        requests: (0..n)
+            .map(|i| {
+                let key = Request {
+                    route: route(i),
+                    method: if i % 2 == 0 {
+                        Method::Get
+                    } else {
+                        Method::Post
+                    },
+                    status: 200 + (i % 7) as u16 * 50,
+                };
+                (key, i as u64 * 3)
+            })
+            .collect(),
+        latency: (0..n)
+            .map(|i| ((route(i), i % 3 == 0), i as f64 / 11.0))
+            .collect(),
+        offsets: (0..n as i64).map(|i| (i - 300, i * 1000 - 7)).collect(),
+        up: HashMap::from([(true, 1), (false, 0)]),
+    }
+}
+
+#[test]
+fn protobuf_equals_the_sdk_path_for_multi_attribute_points() {
+    assert_equivalent("dimensional", &dimensional(500), 1502);
 }
 
 #[test]
@@ -503,11 +569,13 @@ fn json_parses_strictly_into_the_same_message_as_the_protobuf() {
     let wide = wide::Wide::sample(3);
     let maps = maps(1000);
     let extremes = extremes();
-    let groups: [(&str, &dyn DynMetricsGroup); 4] = [
+    let dimensional = dimensional(300);
+    let groups: [(&str, &dyn DynMetricsGroup); 5] = [
         ("example snapshot", &example),
         ("wide", &wide),
         ("maps of 1,000 entries", &maps),
         ("extremes", &extremes),
+        ("multi-attribute points", &dimensional),
     ];
     // Also a context at the ends of time and with no attributes of the caller's.
     let mut epoch = OtlpContext::new(

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use metrics_core::schema::{MetricKind, ValueType};
-use metrics_core::{MetricsGroup, Number, Visitor};
+use metrics_core::{LabelValue, MetricsGroup, Number, PointValue, Visitor};
 
 #[derive(MetricsGroup)]
 #[metrics(prefix = "db")]
@@ -102,7 +102,7 @@ fn descriptors_carry_kind_unit_description_label_and_type() {
     assert_eq!(waiting.kind, MetricKind::UpDownCounter);
     assert_eq!(waiting.description, "Tasks waiting.");
     assert_eq!(waiting.value_type, ValueType::I64);
-    assert_eq!(metrics["bytes_by_route"].label, Some("route"));
+    assert_eq!(metrics["bytes_by_route"].labels, ["route"]);
     assert_eq!(metrics["up"].value_type, ValueType::U64);
     assert_eq!(metrics["latency"].value_type, ValueType::F64);
     assert_eq!(metrics["latency"].unit, "s");
@@ -119,9 +119,17 @@ struct Recorder {
 }
 
 impl Visitor for Recorder {
-    fn point(&mut self, label: Option<&str>, value: Number) {
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         let name = self.names[self.cursor].clone();
-        self.points.push((name, label.map(str::to_owned), value));
+        let label = match labels {
+            [] => None,
+            [LabelValue::Str(text)] => Some((*text).to_owned()),
+            other => panic!("unexpected labels {other:?}"),
+        };
+        let PointValue::Number(value) = value else {
+            panic!("unexpected histogram");
+        };
+        self.points.push((name, label, value));
     }
 
     fn advance(&mut self, metrics: usize) {

@@ -21,7 +21,7 @@ use opentelemetry_sdk::metrics::{
 use opentelemetry_sdk::Resource;
 
 use metrics_core::schema::{GroupSchema, MetricKind, ValueType};
-use metrics_core::{DynMetricsGroup, MetricsConfig, Number, Visitor};
+use metrics_core::{DynMetricsGroup, LabelValue, MetricsConfig, Number, PointValue, Visitor};
 
 /// The SDK's default number of attribute sets per instrument; above it points fold into an
 /// overflow point, so labeled metrics get a larger limit when their maps grow.
@@ -29,7 +29,7 @@ const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 
 /// The points of one snapshot, per metric in schema order, read by the observable instruments'
 /// callbacks (a gauge's entry stays empty).
-type Points = Arc<Mutex<Vec<Vec<(Option<KeyValue>, Number)>>>>;
+type Points = Arc<Mutex<Vec<Vec<(Vec<KeyValue>, Number)>>>>;
 
 /// A group type's meter provider, reader and point buffer.
 pub struct Pipeline {
@@ -37,7 +37,7 @@ pub struct Pipeline {
     /// Full names, in schema order, for messages.
     names: &'static [&'static str],
     /// The label key of each labeled metric, in schema order.
-    labels: Vec<Option<Key>>,
+    labels: Vec<Vec<Key>>,
     /// The cardinality limit each metric was registered with.
     limits: Vec<usize>,
     /// How each metric's points reach the SDK.
@@ -60,7 +60,13 @@ impl Pipeline {
         let names = static_names(schema);
         let labels = metrics
             .iter()
-            .map(|m| m.descriptor.label.map(Key::from_static_str))
+            .map(|m| {
+                m.descriptor
+                    .labels
+                    .iter()
+                    .map(|&key| Key::from_static_str(key))
+                    .collect()
+            })
             .collect();
         let points: Points = Arc::new(Mutex::new(vec![Vec::new(); metrics.len()]));
 
@@ -225,17 +231,21 @@ enum Recorder {
 /// Records a group's gauges and puts its other points into the buffer, following the schema
 /// with a cursor.
 struct Loader<'a> {
-    points: &'a mut [Vec<(Option<KeyValue>, Number)>],
+    points: &'a mut [Vec<(Vec<KeyValue>, Number)>],
     recorders: &'a [Recorder],
     counts: &'a mut [usize],
-    labels: &'a [Option<Key>],
+    labels: &'a [Vec<Key>],
     cursor: usize,
     non_finite: Vec<usize>,
 }
 
 impl Visitor for Loader<'_> {
-    fn point(&mut self, label: Option<&str>, value: Number) {
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         let index = self.cursor;
+        // The SDK's observable instruments carry numbers only.
+        let PointValue::Number(value) = value else {
+            return;
+        };
         if let Number::F64(v) = value {
             if !v.is_finite() {
                 if self.non_finite.last() != Some(&index) {
@@ -245,10 +255,15 @@ impl Visitor for Loader<'_> {
             }
         }
         self.counts[index] += 1;
-        let attribute = match (&self.labels[index], label) {
-            (Some(key), Some(label)) => Some(KeyValue::new(key.clone(), label.to_owned())),
-            _ => None,
-        };
+        let attribute: Vec<KeyValue> = self.labels[index]
+            .iter()
+            .zip(labels)
+            .map(|(key, label)| match *label {
+                LabelValue::Str(text) => KeyValue::new(key.clone(), text.to_owned()),
+                LabelValue::I64(v) => KeyValue::new(key.clone(), v),
+                LabelValue::Bool(v) => KeyValue::new(key.clone(), v),
+            })
+            .collect();
         let attributes = attribute.as_slice();
         match &self.recorders[index] {
             Recorder::U64(gauge) => gauge.record(to_u64(value), attributes),

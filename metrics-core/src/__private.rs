@@ -5,8 +5,10 @@ use std::io;
 pub use serde_json::ser::Formatter;
 pub use std::io::Write;
 
-pub use crate::field::{Field, Shape, SkippedField};
+pub use crate::field::{Field, MapKeys, Shape, SkippedField};
 pub use crate::json::JsonFormat;
+pub use crate::labels::json_key::SerdeKey;
+pub use crate::labels::{JsonKey, LabelSet, LabelValue, ToLabelValue};
 pub use crate::schema::build::{
     duplicate_name, field, group, metric_count, name_too_long, FieldSpec, Message,
 };

@@ -39,7 +39,7 @@ impl<'a> From<&'a Metric> for Entry<'a> {
             kind: descriptor.kind.as_str(),
             unit: descriptor.unit,
             value_type: descriptor.value_type.as_str(),
-            labels: descriptor.label.into_iter().collect(),
+            labels: descriptor.labels.to_vec(),
             description: descriptor.description,
         }
     }

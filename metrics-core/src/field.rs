@@ -3,13 +3,13 @@
 //! Generated code reaches these through `__private`; users extend the set of field types
 //! with [`MetricValue`], never by implementing [`Field`].
 
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 
 use crate::json::JsonFormat;
+use crate::labels::{JsonKey, LabelMap, LabelSet};
 use crate::schema::{GroupSchema, ValueType};
-use crate::{MetricValue, Visitor};
+use crate::{MetricValue, PointValue, Visitor};
 
 /// What a field type is, as far as the schema is concerned.
 #[derive(Clone, Copy, Debug)]
@@ -17,9 +17,28 @@ pub enum Shape {
     /// One metric with one point: a plain or optional value.
     Value(ValueType),
     /// One metric with a point per entry, labeled with its key: a map.
-    Map(ValueType),
+    Map(ValueType, MapKeys),
     /// A nested group.
     Group(&'static GroupSchema),
+}
+
+/// What a map's key type says about its attributes.
+#[derive(Clone, Copy, Debug)]
+pub struct MapKeys {
+    /// The attribute values one key gives ([`LabelSet::ARITY`]).
+    pub arity: usize,
+    /// The keys the key type names itself ([`LabelSet::KEYS`]); empty when `label` must.
+    pub names: &'static [&'static str],
+}
+
+impl MapKeys {
+    /// The keys of label set `K`.
+    pub const fn of<K: ?Sized + LabelSet>() -> MapKeys {
+        MapKeys {
+            arity: K::ARITY,
+            names: K::KEYS,
+        }
+    }
 }
 
 /// What the derive's `const` checks ask of a field's shape, to reject attributes its type
@@ -28,7 +47,7 @@ impl Shape {
     /// How many metrics a field of this shape stands for.
     pub const fn metric_count(self) -> usize {
         match self {
-            Shape::Value(_) | Shape::Map(_) => 1,
+            Shape::Value(_) | Shape::Map(..) => 1,
             Shape::Group(schema) => schema.metric_count,
         }
     }
@@ -40,14 +59,30 @@ impl Shape {
 
     /// A map: the only shape that takes (and needs) a `label`.
     pub const fn is_map(self) -> bool {
-        matches!(self, Shape::Map(_))
+        matches!(self, Shape::Map(..))
+    }
+
+    /// A map's attribute count; 0 for other shapes.
+    pub const fn map_arity(self) -> usize {
+        match self {
+            Shape::Map(_, keys) => keys.arity,
+            _ => 0,
+        }
+    }
+
+    /// A map whose key type names its attribute keys (a `#[derive(LabelSet)]` struct).
+    pub const fn map_names_keys(self) -> bool {
+        match self {
+            Shape::Map(_, keys) => !keys.names.is_empty(),
+            _ => false,
+        }
     }
 
     /// Signed points, which a `counter` cannot hold.
     pub const fn is_signed(self) -> bool {
         matches!(
             self,
-            Shape::Value(ValueType::I64) | Shape::Map(ValueType::I64)
+            Shape::Value(ValueType::I64) | Shape::Map(ValueType::I64, _)
         )
     }
 }
@@ -56,7 +91,7 @@ impl Shape {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a metric field",
     label = "unsupported metric field type",
-    note = "metric fields are integers, floats, `bool`, `Duration`, std atomics, `Option<T>`, `HashMap`/`BTreeMap` from a string key to a value (with `label = \"...\"`), and `#[derive(MetricsGroup)]` types",
+    note = "metric fields are integers, floats, `bool`, `Duration`, std atomics, `Option<T>`, `HashMap`/`BTreeMap` from a label key (string, integer, bool, `#[derive(LabelValue)]` enum) to a value, `LabelMap` from a tuple or `#[derive(LabelSet)]` key, and `#[derive(MetricsGroup)]` types",
     note = "implement `metrics_core::MetricValue` for your own value types, or mark the field `#[metric(skip)]`"
 )]
 pub trait Field {
@@ -110,7 +145,7 @@ impl<T: MetricValue> Field for T {
     #[inline]
     fn visit(&self, visitor: &mut dyn Visitor) {
         if let Some(value) = self.metric_value() {
-            visitor.point(None, value);
+            visitor.point(&[], PointValue::Number(value));
         }
         visitor.advance(1);
     }
@@ -150,14 +185,14 @@ impl<T: Field> Field for Option<T> {
     }
 }
 
-/// One point per entry, labeled with the key; JSON entries in the map's iteration order, as
-/// serde_json writes them (a `BTreeMap` gives sorted output).
+/// One point per entry, with its key's attributes; JSON entries in the map's iteration
+/// order, as serde_json writes them (a `BTreeMap` gives sorted output).
 impl<K, V, S> Field for HashMap<K, V, S>
 where
-    K: Borrow<str>,
+    K: LabelSet + JsonKey,
     V: MetricValue,
 {
-    const SHAPE: Shape = Shape::Map(V::VALUE_TYPE);
+    const SHAPE: Shape = Shape::Map(V::VALUE_TYPE, MapKeys::of::<K>());
 
     fn visit(&self, visitor: &mut dyn Visitor) {
         visit_entries(self.iter(), visitor);
@@ -168,17 +203,17 @@ where
         W: ?Sized + io::Write,
         F: JsonFormat,
     {
-        write_entries(self.iter().map(|(k, v)| (k.borrow(), v)), writer, format)
+        write_entries(self.iter(), writer, format)
     }
 }
 
-/// One point per entry, labeled with the key; JSON entries in the map's order.
+/// One point per entry, with its key's attributes; JSON entries in the map's order.
 impl<K, V> Field for BTreeMap<K, V>
 where
-    K: Borrow<str>,
+    K: LabelSet + JsonKey,
     V: MetricValue,
 {
-    const SHAPE: Shape = Shape::Map(V::VALUE_TYPE);
+    const SHAPE: Shape = Shape::Map(V::VALUE_TYPE, MapKeys::of::<K>());
 
     fn visit(&self, visitor: &mut dyn Visitor) {
         visit_entries(self.iter(), visitor);
@@ -189,37 +224,60 @@ where
         W: ?Sized + io::Write,
         F: JsonFormat,
     {
-        write_entries(self.iter().map(|(k, v)| (k.borrow(), v)), writer, format)
+        write_entries(self.iter(), writer, format)
+    }
+}
+
+/// One point per entry, with every attribute of its key; JSON as its `Serialize` writes it
+/// (a list of `[key, value]` pairs), which is what serde_json writes.
+impl<K, V> Field for LabelMap<K, V>
+where
+    K: LabelSet + serde::Serialize,
+    V: MetricValue + serde::Serialize,
+{
+    const SHAPE: Shape = Shape::Map(V::VALUE_TYPE, MapKeys::of::<K>());
+
+    fn visit(&self, visitor: &mut dyn Visitor) {
+        visit_entries(self.iter(), visitor);
+    }
+
+    fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+        F: JsonFormat,
+    {
+        format.serialize(writer, self)
     }
 }
 
 fn visit_entries<'a, K, V>(entries: impl Iterator<Item = (&'a K, &'a V)>, visitor: &mut dyn Visitor)
 where
-    K: Borrow<str> + 'a,
+    K: LabelSet + 'a,
     V: MetricValue + 'a,
 {
     for (key, value) in entries {
         if let Some(value) = value.metric_value() {
-            visitor.point(Some(key.borrow()), value);
+            visitor.point(key.label_values().as_ref(), PointValue::Number(value));
         }
     }
     visitor.advance(1);
 }
 
-/// Writes a JSON object the way serde_json serializes a map with string keys.
-fn write_entries<'a, V, W, F>(
-    entries: impl Iterator<Item = (&'a str, &'a V)>,
+/// Writes a JSON object the way serde_json serializes a map.
+fn write_entries<'a, K, V, W, F>(
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
     writer: &mut W,
     format: &mut F,
 ) -> io::Result<()>
 where
+    K: JsonKey + 'a,
     V: MetricValue + 'a,
     W: ?Sized + io::Write,
     F: JsonFormat,
 {
     format.begin_object(writer)?;
     for (i, (key, value)) in entries.enumerate() {
-        format.entry_key(writer, i == 0, key)?;
+        key.write_key(writer, format, i == 0)?;
         value.write_json(writer, format)?;
         format.end_object_value(writer)?;
     }

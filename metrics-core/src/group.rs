@@ -4,7 +4,9 @@
 use std::io;
 
 use crate::json::JsonFormat;
+use crate::labels::LabelValue;
 use crate::schema::GroupSchema;
+use crate::PointValue;
 
 /// A struct whose fields are metrics; implement it with `#[derive(MetricsGroup)]`.
 ///
@@ -68,8 +70,10 @@ impl Number {
 /// group (`None`) is a single `advance` over all of its metrics. A visitor that keeps a cursor
 /// into [`GroupSchema::metrics`] therefore always knows which metric a point belongs to.
 pub trait Visitor {
-    /// One point of the current metric; `label` is the map key of a labeled metric.
-    fn point(&mut self, label: Option<&str>, value: Number);
+    /// One point of the current metric. `labels` are its attribute values, in the order of
+    /// the metric's [`labels`](crate::schema::MetricDescriptor::labels) keys (empty for a
+    /// metric that is not a map); both `labels` and `value` live on the caller's stack.
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>);
 
     /// Moves past `metrics` metrics: 1 after each metric, or an absent group's whole count.
     fn advance(&mut self, metrics: usize);

@@ -53,9 +53,11 @@ pub mod export;
 mod field;
 mod group;
 pub mod json;
+pub mod labels;
 #[cfg(feature = "otel-sdk")]
 pub mod otel;
 pub mod otlp;
+mod point;
 pub mod prometheus;
 #[cfg(feature = "export")]
 mod reporter;
@@ -73,9 +75,18 @@ pub use error::MetricsError;
 pub use export::{create_exporter, MetricsExporter};
 pub use field::SkippedField;
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
+pub use labels::{LabelMap, LabelSet, LabelValue, ToLabelValue};
+pub use point::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, PointValue};
 #[cfg(feature = "export")]
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};
 pub use value::MetricValue;
 
+/// Derives [`LabelSet`] for a struct whose fields are label values: a map key whose points
+/// carry one attribute per field, keyed by the field name (`#[label(rename = "...")]`).
+pub use metrics_derive::LabelSet;
+/// Derives [`ToLabelValue`] and [`LabelSet`] for a unit-only enum: the variant's name in
+/// snake_case (`#[label(rename = "...")]`) is the attribute value. A map keyed by it is
+/// written to JSON through the enum's `serde::Serialize`, as serde_json writes it.
+pub use metrics_derive::LabelValue;
 /// Derives [`MetricsGroup`] for a struct with named fields; see the crate documentation.
 pub use metrics_derive::MetricsGroup;

@@ -105,7 +105,14 @@ pub(crate) struct MetricKeys {
     pub(crate) kind: Option<Given<Kind>>,
     pub(crate) unit: Option<Given<LitStr>>,
     pub(crate) description: Option<Given<LitStr>>,
-    pub(crate) label: Option<Given<LitStr>>,
+    pub(crate) label: Option<Given<Labels>>,
+}
+
+/// The attribute keys of `label = "key"` or `label = ("key", "key2")`.
+pub(crate) struct Labels {
+    pub(crate) keys: Vec<LitStr>,
+    /// The span of the whole value, for arity errors.
+    pub(crate) span: Span,
 }
 
 impl MetricKeys {
@@ -115,14 +122,11 @@ impl MetricKeys {
             .kind
             .as_ref()
             .map(|kind| (kind.value.keyword(), kind.key_span));
-        let valued = [
-            (UNIT, &self.unit),
-            (DESCRIPTION, &self.description),
-            (LABEL, &self.label),
-        ]
-        .into_iter()
-        .filter_map(|(key, given)| given.as_ref().map(|given| (key, given.key_span)));
-        kind.into_iter().chain(valued).collect()
+        let valued = [(UNIT, &self.unit), (DESCRIPTION, &self.description)]
+            .into_iter()
+            .filter_map(|(key, given)| given.as_ref().map(|given| (key, given.key_span)));
+        let label = self.label.as_ref().map(|label| (LABEL, label.key_span));
+        kind.into_iter().chain(valued).chain(label).collect()
     }
 }
 
@@ -194,7 +198,7 @@ impl FieldAttrs {
             ),
             LABEL => set(
                 &mut metric.label,
-                string_value(meta, LABEL, errors),
+                labels_value(meta, errors),
                 span,
                 LABEL,
                 errors,
@@ -354,6 +358,42 @@ fn string_value(meta: &ParseNestedMeta, key: &str, errors: &mut Errors) -> Optio
         skip_tokens(meta, errors);
     }
     None
+}
+
+/// Reads `label = "key"` or `label = ("key", "key2", ...)`; records an error and returns
+/// `None` for anything else.
+fn labels_value(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Labels> {
+    if !meta.input.peek(Token![=]) || meta.input.peek2(LitStr) {
+        return string_value(meta, LABEL, errors).map(|key| Labels {
+            span: key.span(),
+            keys: vec![key],
+        });
+    }
+    let input = match meta.value() {
+        Ok(input) => input,
+        Err(error) => {
+            errors.push(error);
+            return None;
+        }
+    };
+    let span = input.span();
+    let parsed = (|| {
+        let content;
+        syn::parenthesized!(content in input);
+        let keys = content.parse_terminated(|input| input.parse::<LitStr>(), Token![,])?;
+        Ok::<_, syn::Error>(keys.into_iter().collect::<Vec<_>>())
+    })();
+    match parsed {
+        Ok(keys) => Some(Labels { keys, span }),
+        Err(_) => {
+            errors.at(
+                span,
+                "`label` expects a string literal or a tuple of them: `label = \"route\"` or `label = (\"route\", \"method\")`",
+            );
+            skip_tokens(meta, errors);
+            None
+        }
+    }
 }
 
 /// Reads a bare keyword; records an error and returns `None` when it was given a value.

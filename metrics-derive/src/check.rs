@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 
-use metrics_rules::{check_name, check_unit, NameProblem, MAX_NAME_LEN, NAME_PUNCTUATION};
+use metrics_rules::{
+    check_label_key, check_name, check_unit, prometheus_spelling, NameProblem, MAX_LABELS,
+    MAX_NAME_LEN, NAME_PUNCTUATION,
+};
 use proc_macro2::Span;
 
 use syn::spanned::Spanned;
@@ -22,7 +25,9 @@ pub(crate) fn check(container: &Container, errors: &mut Errors) {
             labels_only_on_maps(field, keys, errors);
             no_unit_on_bool(field, keys, errors);
             units_are_ucum(keys, errors);
-            labels_are_not_empty(keys, errors);
+            if let Some(label) = &keys.label {
+                label_keys_are_valid(&label.value.keys, label.value.span, errors);
+            }
         }
     }
     names_are_valid(container, errors);
@@ -61,7 +66,7 @@ fn labels_only_on_maps(field: &Field, keys: &MetricKeys, errors: &mut Errors) {
 /// The message for a `label` on a field that is not a map.
 pub(crate) fn label_on_non_map(field: &Field) -> String {
     format!(
-        "`label` applies to map fields, and field `{}` is not a map (`{}`): remove `label`, or make the field a `HashMap` or `BTreeMap` from a string key to a metric value",
+        "`label` applies to map fields, and field `{}` is not a map (`{}`): remove `label`, or make the field a `HashMap`, `BTreeMap` or `LabelMap` from a label key to a metric value",
         field.serde_name(),
         type_text(field.ty)
     )
@@ -96,16 +101,48 @@ fn units_are_ucum(keys: &MetricKeys, errors: &mut Errors) {
     }
 }
 
-/// A label is an attribute key, which cannot be empty.
-fn labels_are_not_empty(keys: &MetricKeys, errors: &mut Errors) {
-    let Some(label) = &keys.label else {
-        return;
-    };
-    if label.value.value().is_empty() {
+/// Attribute keys follow `metrics_rules::check_label_key`, are unique (also as Prometheus
+/// spells them, `.` as `_`), and there are at least one and at most `MAX_LABELS`. Shared
+/// with `#[derive(LabelSet)]`, whose field names are keys.
+pub(crate) fn label_keys_are_valid(keys: &[syn::LitStr], span: Span, errors: &mut Errors) {
+    if keys.is_empty() {
         errors.at(
-            label.value.span(),
-            "`label` cannot be empty: it names the attribute the map's keys are reported under, as in `label = \"tier\"`",
+            span,
+            "`label` needs at least one key: it names the attributes the map's keys are reported under, as in `label = \"tier\"`",
         );
+    }
+    if keys.len() > MAX_LABELS {
+        errors.at(
+            span,
+            format!(
+                "{} attribute keys, at most {MAX_LABELS} are allowed: every attribute multiplies the series",
+                keys.len()
+            ),
+        );
+    }
+    let mut seen: HashMap<String, &syn::LitStr> = HashMap::new();
+    for key in keys {
+        let value = key.value();
+        if let Err(problem) = check_label_key(&value) {
+            errors.at(
+                key.span(),
+                format!("invalid attribute key{}: {problem}", quoted(&value)),
+            );
+            continue;
+        }
+        let spelling = prometheus_spelling(&value);
+        if let Some(first) = seen.get(&spelling) {
+            let first_value = first.value();
+            let message = if first_value == value {
+                format!("duplicate attribute key `{value}`")
+            } else {
+                format!("attribute keys `{first_value}` and `{value}` are both `{spelling}` in Prometheus, which writes `.` as `_`; rename one of them")
+            };
+            errors.at(key.span(), message);
+            errors.first_defined_here(first.span());
+        } else {
+            seen.insert(spelling, key);
+        }
     }
 }
 

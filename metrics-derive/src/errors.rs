@@ -27,6 +27,11 @@ impl Errors {
         self.at(first, "first defined here");
     }
 
+    /// Whether no error was recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// The compile errors, if any.
     pub(crate) fn finish(self) -> Option<TokenStream> {
         self.0.map(|error| error.to_compile_error())

@@ -188,13 +188,10 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
         Some(description) => description.value.value(),
         None => field.doc.clone().unwrap_or_default(),
     };
-    let label = match &keys.label {
-        Some(label) => {
-            let label = label.value.value();
-            quote!(::core::option::Option::Some(#label))
-        }
-        None => quote!(::core::option::Option::None),
-    };
+    let labels = keys
+        .label
+        .iter()
+        .flat_map(|label| label.value.keys.iter().map(syn::LitStr::value));
     // Spanned at the type so that an unsupported type points at the field. `visit`,
     // `write_json` and the type checks name the same `<#ty as Field>` at the same span, so
     // rustc reports an unsupported type once.
@@ -205,7 +202,7 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
                 kind: ::metrics_core::__private::MetricKind::#kind,
                 unit: #unit,
                 description: #description,
-                label: #label,
+                labels: &[#(#labels),*],
             },
             <#ty as ::metrics_core::__private::Field>::SHAPE,
         )
@@ -232,10 +229,12 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
         quote_spanned!(ty.span()=> ::metrics_core::__private::Shape::#test(#shape))
     };
     let map_needs_label = || {
+        let map = is("is_map");
+        let names_keys = is("map_names_keys");
         fails_if(
             ty.span(),
-            is("is_map"),
-            format!("map field `{name}` needs `#[metric(label = \"...\")]` naming the attribute its keys are reported under, as in `label = \"tier\"`"),
+            quote!(#map && !#names_keys),
+            format!("map field `{name}` needs `#[metric(label = \"...\")]` naming the attribute its keys are reported under, as in `label = \"tier\"`, or `label = (\"route\", \"method\")` for a tuple key"),
         )
     };
     let mut checks = Vec::new();
@@ -273,6 +272,14 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
                         label.key_span,
                         quote!(!#not_map),
                         check::label_on_non_map(field),
+                    ));
+                    let count = label.value.keys.len();
+                    let arity = is("map_arity");
+                    let noun = if count == 1 { "key" } else { "keys" };
+                    checks.push(fails_if(
+                        label.value.span,
+                        quote!(#not_map && #arity != #count),
+                        format!("`label` names {count} attribute {noun}, but the key type of map field `{name}` (`{ty_text}`) gives a different number of values: name one key per element of the tuple (or per field of the `LabelSet`)"),
                     ));
                 }
                 None => checks.push(map_needs_label()),

@@ -12,6 +12,7 @@ mod attr;
 mod check;
 mod errors;
 mod expand;
+mod labels;
 
 use proc_macro::TokenStream;
 
@@ -20,4 +21,18 @@ use proc_macro::TokenStream;
 pub fn derive_metrics_group(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Implements `metrics_core::LabelSet` for a struct whose fields are label values.
+#[proc_macro_derive(LabelSet, attributes(label))]
+pub fn derive_label_set(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    labels::derive_label_set(&input).into()
+}
+
+/// Implements `metrics_core::ToLabelValue` and `LabelSet` for a unit-only enum.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    labels::derive_label_value(&input).into()
 }

@@ -5,8 +5,12 @@
 //! No dependencies and nothing but plain and `const` functions, so that it adds nothing
 //! measurable to either crate's build.
 
+mod label;
 mod unit;
 
+pub use label::{
+    check_label_key, prometheus_spelling, LabelKeyProblem, MAX_LABELS, MAX_LABEL_KEY_LEN,
+};
 pub use unit::{check_unit, UnitProblem};
 
 /// OpenTelemetry's limit on an instrument name's length, in bytes (names are ASCII).

@@ -16,13 +16,14 @@ use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::KeyValue;
 
+use crate::labels::LabelValue;
 use crate::schema::GroupSchema;
-use crate::{Number, Visitor};
+use crate::{Number, PointValue, Visitor};
 
 /// Visits a fresh snapshot of the group: the user's source and the group's `visit`.
 pub(super) type Visit = Box<dyn FnMut(&mut dyn Visitor) + Send>;
 
-/// The points of one metric: the attribute set (empty, or the map label) and the value.
+/// The points of one metric: the attribute set (empty, or the map key's) and the value.
 pub(super) type Points = Vec<(Vec<KeyValue>, Number)>;
 
 /// The latest snapshot and who has read it, behind one lock.
@@ -33,8 +34,8 @@ pub(super) struct SharedSnapshot {
 struct State {
     visit: Visit,
     schema: &'static GroupSchema,
-    /// The label key of each metric, in schema order (`None` for a plain metric).
-    labels: Vec<Option<&'static str>>,
+    /// The attribute keys of each metric, in schema order (empty for a plain metric).
+    labels: Vec<&'static [&'static str]>,
     /// The points of each metric, in schema order.
     points: Vec<Points>,
     /// How many snapshots have been taken; 0 before the first.
@@ -45,7 +46,7 @@ struct State {
 
 impl SharedSnapshot {
     pub(super) fn new(schema: &'static GroupSchema, visit: Visit) -> Self {
-        let labels: Vec<_> = schema.metrics().map(|m| m.descriptor.label).collect();
+        let labels: Vec<_> = schema.metrics().map(|m| m.descriptor.labels).collect();
         let count = labels.len();
         SharedSnapshot {
             state: Mutex::new(State {
@@ -109,20 +110,29 @@ impl State {
 
 /// A visitor that files each point under its metric's index.
 struct Collector<'a> {
-    labels: &'a [Option<&'static str>],
+    labels: &'a [&'static [&'static str]],
     points: &'a mut [Points],
     cursor: usize,
 }
 
 impl Visitor for Collector<'_> {
-    fn point(&mut self, label: Option<&str>, value: Number) {
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         let Some(points) = self.points.get_mut(self.cursor) else {
             return;
         };
-        let attributes = match (self.labels[self.cursor], label) {
-            (Some(key), Some(label)) => vec![KeyValue::new(key, label.to_owned())],
-            _ => Vec::new(),
+        // The API's observable instruments take numbers only (see `register::Unbridged`).
+        let PointValue::Number(value) = value else {
+            return;
         };
+        let attributes = self.labels[self.cursor]
+            .iter()
+            .zip(labels)
+            .map(|(&key, label)| match *label {
+                LabelValue::Str(text) => KeyValue::new(key, text.to_owned()),
+                LabelValue::I64(v) => KeyValue::new(key, v),
+                LabelValue::Bool(v) => KeyValue::new(key, v),
+            })
+            .collect();
         points.push((attributes, value));
     }
 
@@ -145,7 +155,7 @@ mod tests {
             kind: MetricKind::Gauge,
             unit: "",
             description: "",
-            label: None,
+            labels: &[],
             value_type: ValueType::U64,
         })
     }
@@ -159,7 +169,7 @@ mod tests {
         let visit: Visit = Box::new(move |visitor| {
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
             for _ in 0..3 {
-                visitor.point(None, Number::U64(n));
+                visitor.point(&[], PointValue::Number(Number::U64(n)));
                 visitor.advance(1);
             }
         });
@@ -193,7 +203,7 @@ mod tests {
         let counter = Arc::clone(&calls);
         let visit: Visit = Box::new(move |visitor| {
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            visitor.point(None, Number::U64(n));
+            visitor.point(&[], PointValue::Number(Number::U64(n)));
             assert!(n != 1, "the first snapshot fails half-way");
             visitor.advance(1);
         });

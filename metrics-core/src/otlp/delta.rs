@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use super::prepared::PreparedMetric;
+use crate::labels::LabelValue;
 use crate::schema::GroupSchema;
-use crate::{DynMetricsGroup, Number, Visitor};
+use crate::{DynMetricsGroup, Number, PointValue, Visitor};
 
 /// What delta temporality remembers between snapshots of one group type: each counter
 /// series' last value, and the last snapshot's time.
@@ -55,8 +56,26 @@ pub struct Deltas {
     values: HashMap<Series, Number>,
 }
 
-/// A counter series: its metric's index in the schema and its label value.
-type Series = (usize, Option<Box<str>>);
+/// A counter series: its metric's index in the schema and its label values.
+type Series = (usize, Box<[OwnedLabel]>);
+
+/// A [`LabelValue`] kept from one snapshot to the next.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum OwnedLabel {
+    Str(Box<str>),
+    I64(i64),
+    Bool(bool),
+}
+
+impl From<&LabelValue<'_>> for OwnedLabel {
+    fn from(label: &LabelValue<'_>) -> Self {
+        match *label {
+            LabelValue::Str(s) => OwnedLabel::Str(s.into()),
+            LabelValue::I64(v) => OwnedLabel::I64(v),
+            LabelValue::Bool(v) => OwnedLabel::Bool(v),
+        }
+    }
+}
 
 impl Deltas {
     /// Like [`super::encode_protobuf`], with counters as delta Sums since the previous call's
@@ -137,15 +156,18 @@ struct DeltaVisitor<'a> {
 }
 
 impl Visitor for DeltaVisitor<'_> {
-    fn point(&mut self, label: Option<&str>, value: Number) {
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         let is_counter = self.metrics.get(self.cursor).is_some_and(|m| m.monotonic);
+        let PointValue::Number(value) = value else {
+            return self.inner.point(labels, value);
+        };
         if !is_counter {
-            return self.inner.point(label, value);
+            return self.inner.point(labels, PointValue::Number(value));
         }
-        let series: Series = (self.cursor, label.map(Box::from));
+        let series: Series = (self.cursor, labels.iter().map(OwnedLabel::from).collect());
         let delta = delta(self.previous.get(&series).copied(), value);
         self.next.insert(series, value);
-        self.inner.point(label, delta);
+        self.inner.point(labels, PointValue::Number(delta));
     }
 
     fn advance(&mut self, metrics: usize) {

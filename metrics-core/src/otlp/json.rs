@@ -4,8 +4,9 @@
 use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::context::OtlpContext;
-use super::prepared::{PointValue, PreparedMetric};
+use super::prepared::{NumberValue, PreparedMetric};
 use super::walk::{walk, Sink};
+use crate::labels::LabelValue;
 use crate::Visitor;
 
 /// Appends `value` as a JSON string, escaped as serde_json escapes.
@@ -116,19 +117,25 @@ impl Sink for JsonSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue) {
+    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue) {
         let out = &mut *self.out;
         if !self.first_point {
             out.push(b',');
         }
         self.first_point = false;
-        match label {
-            Some(label) => {
-                out.extend_from_slice(&metric.json_label_head);
-                string(out, label);
-                out.extend_from_slice(b"}}],");
+        if labels.is_empty() {
+            out.push(b'{');
+        } else {
+            out.extend_from_slice(b"{\"attributes\":[");
+            for (i, (key, label)) in metric.json_keys.iter().zip(labels).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(key);
+                any_value(out, *label);
+                out.extend_from_slice(b"}}");
             }
-            None => out.push(b'{'),
+            out.extend_from_slice(b"],");
         }
         let times = match &self.delta_times {
             Some(delta) if metric.monotonic => delta,
@@ -137,12 +144,12 @@ impl Sink for JsonSink<'_> {
         out.extend_from_slice(times.for_metric(metric));
         // Writing into a Vec cannot fail.
         match value {
-            PointValue::Int(v) => {
+            NumberValue::Int(v) => {
                 out.extend_from_slice(b"\"asInt\":\"");
                 let _ = CompactFormatter.write_i64(out, v);
                 out.extend_from_slice(b"\"}");
             }
-            PointValue::Double(v) => {
+            NumberValue::Double(v) => {
                 out.extend_from_slice(b"\"asDouble\":");
                 let _ = CompactFormatter.write_f64(out, v);
                 out.push(b'}');
@@ -152,5 +159,30 @@ impl Sink for JsonSink<'_> {
 
     fn end_metric(&mut self, _metric: &PreparedMetric) {
         self.out.extend_from_slice(b"]}}");
+    }
+}
+
+/// An `AnyValue`'s member: `"stringValue":..`, `"intValue":".."` (64-bit integers are
+/// strings in OTLP/JSON) or `"boolValue":..`.
+#[inline]
+fn any_value(out: &mut Vec<u8>, label: LabelValue<'_>) {
+    // Writing into a Vec cannot fail.
+    match label {
+        LabelValue::Str(text) => {
+            out.extend_from_slice(b"\"stringValue\":");
+            string(out, text);
+        }
+        LabelValue::I64(v) => {
+            out.extend_from_slice(b"\"intValue\":\"");
+            let _ = CompactFormatter.write_i64(out, v);
+            out.push(b'"');
+        }
+        LabelValue::Bool(v) => {
+            out.extend_from_slice(if v {
+                b"\"boolValue\":true"
+            } else {
+                b"\"boolValue\":false"
+            });
+        }
     }
 }

@@ -13,8 +13,10 @@ pub(super) struct PreparedMetric {
     pub(super) is_sum: bool,
     /// Counters: the Sums that delta temporality turns into deltas.
     pub(super) monotonic: bool,
-    /// Whether points carry their map key as an attribute.
+    /// Whether points carry attributes (a map): such a metric is opened before its points.
     pub(super) labeled: bool,
+    /// How many attribute keys the metric has.
+    pub(super) label_keys: usize,
     /// `Metric` fields `name` (1), `description` (2), `unit` (3): the start of its body.
     pub(super) protobuf_head: Box<[u8]>,
     /// The `Metric` field holding the points: `gauge` (5) or `sum` (7).
@@ -24,16 +26,16 @@ pub(super) struct PreparedMetric {
     pub(super) protobuf_data_tail: &'static [u8],
     /// A counter's tail with delta temporality (1); empty for other kinds.
     pub(super) protobuf_data_tail_delta: &'static [u8],
-    /// The label attribute's `KeyValue.key` (1) field.
-    pub(super) protobuf_label_key: Box<[u8]>,
+    /// Each attribute's `KeyValue.key` (1) field, in the order of the point's values.
+    pub(super) protobuf_keys: Box<[Box<[u8]>]>,
     /// What a labeled metric's `Metric` and Gauge or Sum lengths took last time.
     pub(super) protobuf_hints: [wire::LengthHint; 2],
     /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
     pub(super) json_head: Box<[u8]>,
     /// A counter's head with delta temporality; empty for other kinds.
     pub(super) json_head_delta: Box<[u8]>,
-    /// A point's opening up to its label's value: `{"attributes":[{"key":..,"value":{"stringValue":`.
-    pub(super) json_label_head: Box<[u8]>,
+    /// Each attribute's opening up to its value: `{"key":..,"value":{`.
+    pub(super) json_keys: Box<[Box<[u8]>]>,
 }
 
 /// The cumulative temporality (2) and `is_monotonic: true`; prost leaves `false` out too.
@@ -58,19 +60,31 @@ impl PreparedMetric {
         if !descriptor.unit.is_empty() {
             wire::bytes_field(&mut protobuf_head, 3, descriptor.unit.as_bytes());
         }
-        let mut protobuf_label_key = Vec::new();
-        let mut json_label_head = Vec::new();
-        if let Some(label) = descriptor.label {
-            wire::bytes_field(&mut protobuf_label_key, 1, label.as_bytes());
-            json_label_head.extend_from_slice(b"{\"attributes\":[{\"key\":");
-            json::string(&mut json_label_head, label);
-            json_label_head.extend_from_slice(b",\"value\":{\"stringValue\":");
-        }
+        let protobuf_keys = descriptor
+            .labels
+            .iter()
+            .map(|key| {
+                let mut field = Vec::new();
+                wire::bytes_field(&mut field, 1, key.as_bytes());
+                field.into_boxed_slice()
+            })
+            .collect();
+        let json_keys = descriptor
+            .labels
+            .iter()
+            .map(|key| {
+                let mut head = b"{\"key\":".to_vec();
+                json::string(&mut head, key);
+                head.extend_from_slice(b",\"value\":{");
+                head.into_boxed_slice()
+            })
+            .collect();
         PreparedMetric {
             value_type: descriptor.value_type,
             is_sum,
             monotonic,
-            labeled: descriptor.label.is_some(),
+            labeled: !descriptor.labels.is_empty(),
+            label_keys: descriptor.labels.len(),
             protobuf_head: protobuf_head.into(),
             protobuf_data_field: if is_sum { 7 } else { 5 },
             protobuf_data_tail: match (is_sum, monotonic) {
@@ -83,7 +97,7 @@ impl PreparedMetric {
             } else {
                 &[]
             },
-            protobuf_label_key: protobuf_label_key.into(),
+            protobuf_keys,
             protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
             json_head: json_head(name, descriptor, is_sum, monotonic, false).into(),
             json_head_delta: if monotonic {
@@ -91,7 +105,7 @@ impl PreparedMetric {
             } else {
                 Box::default()
             },
-            json_label_head: json_label_head.into(),
+            json_keys,
         }
     }
 }
@@ -128,12 +142,12 @@ fn json_head(
 
 /// A point's value as OTLP carries it: `as_int` or `as_double`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum PointValue {
+pub(super) enum NumberValue {
     Int(i64),
     Double(f64),
 }
 
-impl PointValue {
+impl NumberValue {
     /// `value` for a metric of `value_type`, or `None` for NaN and infinities, which OTLP
     /// cannot carry. Integers are sent as `as_int`, a signed 64-bit integer: unsigned values
     /// above `i64::MAX` saturate to `i64::MAX`; a float on an integer metric (only a custom
@@ -145,8 +159,8 @@ impl PointValue {
             }
         }
         Some(match (value_type, value) {
-            (ValueType::F64, value) => PointValue::Double(value.as_f64()),
-            (_, value) => PointValue::Int(value.as_i64_saturating()),
+            (ValueType::F64, value) => NumberValue::Double(value.as_f64()),
+            (_, value) => NumberValue::Int(value.as_i64_saturating()),
         })
     }
 }
@@ -179,7 +193,7 @@ mod tests {
 
     #[test]
     fn values_otlp_cannot_carry_are_left_out_and_large_integers_saturate() {
-        use PointValue::{Double, Int};
+        use NumberValue::{Double, Int};
         let cases = [
             (ValueType::U64, Number::U64(u64::MAX), Some(Int(i64::MAX))),
             (ValueType::U64, Number::U64(1 << 63), Some(Int(i64::MAX))),
@@ -197,10 +211,10 @@ mod tests {
             (ValueType::I64, Number::F64(1e300), Some(Int(i64::MAX))),
         ];
         for (value_type, value, expected) in cases {
-            assert_eq!(PointValue::new(value_type, value), expected, "{value:?}");
+            assert_eq!(NumberValue::new(value_type, value), expected, "{value:?}");
         }
         // -0.0 keeps its sign.
-        let Some(Double(zero)) = PointValue::new(ValueType::F64, Number::F64(-0.0)) else {
+        let Some(Double(zero)) = NumberValue::new(ValueType::F64, Number::F64(-0.0)) else {
             unreachable!()
         };
         assert!(zero.is_sign_negative());

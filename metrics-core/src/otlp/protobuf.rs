@@ -6,14 +6,16 @@
 //!     name (1), description (2), unit (3), gauge (5) | sum (7) {
 //!       data_points (1): NumberDataPoint {
 //!         start_time_unix_nano (2, fixed64), time_unix_nano (3, fixed64),
-//!         as_double (4, double) | as_int (6, sfixed64), attributes (7): KeyValue },
+//!         as_double (4, double) | as_int (6, sfixed64), attributes (7): KeyValue {
+//!           key (1), value (2): AnyValue { string_value (1) | bool_value (2) | int_value (3) } } },
 //!       aggregation_temporality (2), is_monotonic (3) } } } } }
 //! ```
 
 use super::context::OtlpContext;
-use super::prepared::{PointValue, Prepared, PreparedMetric};
+use super::prepared::{NumberValue, Prepared, PreparedMetric};
 use super::walk::{walk, Sink};
 use super::wire::{self, Nested};
+use crate::labels::LabelValue;
 use crate::Visitor;
 
 /// Writes the request: the context's resource and scope, then the metrics `visit` gives points;
@@ -86,11 +88,11 @@ fn point_len(times: &[u8]) -> usize {
 
 /// Appends a data point's times and value.
 #[inline]
-fn point_body(out: &mut Vec<u8>, times: &[u8], value: PointValue) {
+fn point_body(out: &mut Vec<u8>, times: &[u8], value: NumberValue) {
     out.extend_from_slice(times);
     let (key, bytes) = match value {
-        PointValue::Double(v) => (wire::i64_key(4), v.to_le_bytes()),
-        PointValue::Int(v) => (wire::i64_key(6), v.to_le_bytes()),
+        NumberValue::Double(v) => (wire::i64_key(4), v.to_le_bytes()),
+        NumberValue::Int(v) => (wire::i64_key(6), v.to_le_bytes()),
     };
     out.push(key);
     out.extend_from_slice(&bytes);
@@ -111,11 +113,11 @@ impl Sink for ProtobufSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue) {
+    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue) {
         let (times, tail) = times_and_tail(&self.times, self.delta_times.as_ref(), metric);
         let point_len = point_len(times);
         let out = &mut *self.out;
-        let Some(label) = label else {
+        if !metric.labeled {
             // Metric { head, gauge | sum { data_points: [point], tail } }, sized exactly.
             let data_len = 1 + wire::varint_len(point_len as u64) + point_len + tail.len();
             let metric_len =
@@ -130,21 +132,27 @@ impl Sink for ProtobufSink<'_> {
             point_body(out, times, value);
             out.extend_from_slice(tail);
             return;
-        };
-        // attributes: [KeyValue { key, value: AnyValue { string_value } }], sized directly.
-        let any_len = 1 + wire::varint_len(label.len() as u64) + label.len();
-        let key_value_len =
-            metric.protobuf_label_key.len() + 1 + wire::varint_len(any_len as u64) + any_len;
-        let attribute_len = 1 + wire::varint_len(key_value_len as u64) + key_value_len;
+        }
+        // attributes: [KeyValue { key, value: AnyValue }], each sized directly.
+        let attributes = metric.protobuf_keys.iter().zip(labels);
+        let attributes_len: usize = attributes
+            .clone()
+            .map(|(key, label)| {
+                let len = key_value_len(key, *label);
+                1 + wire::varint_len(len as u64) + len
+            })
+            .sum();
         out.push(wire::len_key(1));
-        wire::varint(out, (point_len + attribute_len) as u64);
+        wire::varint(out, (point_len + attributes_len) as u64);
         point_body(out, times, value);
-        out.push(wire::len_key(7));
-        wire::varint(out, key_value_len as u64);
-        out.extend_from_slice(&metric.protobuf_label_key);
-        out.push(wire::len_key(2));
-        wire::varint(out, any_len as u64);
-        wire::bytes_field(out, 1, label.as_bytes());
+        for (key, label) in attributes {
+            out.push(wire::len_key(7));
+            wire::varint(out, key_value_len(key, *label) as u64);
+            out.extend_from_slice(key);
+            out.push(wire::len_key(2));
+            wire::varint(out, any_value_len(*label) as u64);
+            any_value(out, *label);
+        }
     }
 
     fn end_metric(&mut self, metric: &PreparedMetric) {
@@ -154,6 +162,41 @@ impl Sink for ProtobufSink<'_> {
             let [metric_hint, data_hint] = &metric.protobuf_hints;
             data_hint.set(wire::end(self.out, data));
             metric_hint.set(wire::end(self.out, nested));
+        }
+    }
+}
+
+/// The length of an `AnyValue` holding `label`. A oneof member is written even when it is
+/// its type's default value, as prost writes it.
+#[inline]
+fn any_value_len(label: LabelValue<'_>) -> usize {
+    match label {
+        LabelValue::Str(text) => 1 + wire::varint_len(text.len() as u64) + text.len(),
+        LabelValue::Bool(_) => 2,
+        // int64 is a varint of its two's complement: 10 bytes when negative.
+        LabelValue::I64(v) => 1 + wire::varint_len(v as u64),
+    }
+}
+
+/// The length of a `KeyValue` with the prepared `key` field and `label`.
+#[inline]
+fn key_value_len(key: &[u8], label: LabelValue<'_>) -> usize {
+    let any = any_value_len(label);
+    key.len() + 1 + wire::varint_len(any as u64) + any
+}
+
+/// Appends an `AnyValue`'s body: `string_value` (1), `bool_value` (2) or `int_value` (3).
+#[inline]
+fn any_value(out: &mut Vec<u8>, label: LabelValue<'_>) {
+    match label {
+        LabelValue::Str(text) => wire::bytes_field(out, 1, text.as_bytes()),
+        LabelValue::Bool(v) => {
+            out.push(wire::varint_key(2));
+            out.push(u8::from(v));
+        }
+        LabelValue::I64(v) => {
+            out.push(wire::varint_key(3));
+            wire::varint(out, v as u64);
         }
     }
 }

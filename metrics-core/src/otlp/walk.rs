@@ -1,15 +1,17 @@
 //! Follows a group's visit with a cursor into its prepared metrics and hands each encoder
 //! (protobuf, JSON) the metrics that have points, and their points.
 
-use super::prepared::{PointValue, PreparedMetric};
-use crate::{Number, Visitor};
+use super::prepared::{NumberValue, PreparedMetric};
+use crate::labels::LabelValue;
+use crate::{PointValue, Visitor};
 
 /// What an encoder writes for the metrics and points of one request.
 pub(super) trait Sink {
     /// A metric with at least one point starts.
     fn begin_metric(&mut self, metric: &PreparedMetric);
-    /// One of its points; `label` only for a labeled metric.
-    fn point(&mut self, metric: &PreparedMetric, label: Option<&str>, value: PointValue);
+    /// One of its points, with as many attribute values as the metric has keys (none for a
+    /// metric that is not a map).
+    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue);
     /// The metric started last ends.
     fn end_metric(&mut self, metric: &PreparedMetric);
 }
@@ -53,20 +55,24 @@ impl<S: Sink> Walker<'_, S> {
 
 impl<S: Sink> Visitor for Walker<'_, S> {
     #[inline]
-    fn point(&mut self, label: Option<&str>, value: Number) {
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         // A visit with more points than its schema has metrics: nothing to name them by.
         let Some(metric) = self.metrics.get(self.cursor) else {
             return;
         };
-        let Some(value) = PointValue::new(metric.value_type, value) else {
+        let PointValue::Number(value) = value else {
+            return;
+        };
+        let Some(value) = NumberValue::new(metric.value_type, value) else {
             return;
         };
         if !self.open {
             self.open = true;
             self.sink.begin_metric(metric);
         }
-        self.sink
-            .point(metric, label.filter(|_| metric.labeled), value);
+        // Attributes without a key in the schema (a hand-written visit) are left out.
+        let labels = labels.get(..metric.label_keys).unwrap_or(labels);
+        self.sink.point(metric, labels, value);
     }
 
     fn advance(&mut self, metrics: usize) {

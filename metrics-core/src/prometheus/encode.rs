@@ -4,7 +4,8 @@ use std::io;
 
 use super::prepared::PreparedFamily;
 use super::Format;
-use crate::{Number, Visitor};
+use crate::labels::LabelValue;
+use crate::{Number, PointValue, Visitor};
 
 /// Writes the samples `visit` gives, under the headers of `families`; the first write error
 /// ends the output and is returned.
@@ -44,22 +45,24 @@ struct Encoder<'a, W: ?Sized> {
 }
 
 impl<W: io::Write + ?Sized> Encoder<'_, W> {
-    fn sample(&mut self, label: Option<&str>, value: Number) -> io::Result<()> {
+    fn sample(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) -> io::Result<()> {
         // A visit with more points than its schema has metrics: nothing to name them by.
         let Some(family) = self.families.get(self.cursor) else {
+            return Ok(());
+        };
+        let PointValue::Number(value) = value else {
             return Ok(());
         };
         if !self.open {
             self.open = true;
             self.out.write_all(&family.header[self.format.index()])?;
         }
-        match label.filter(|_| !family.labeled.is_empty()) {
-            Some(label) => {
-                self.out.write_all(&family.labeled)?;
-                write_label_value(self.out, label)?;
-                self.out.write_all(b"\"} ")?;
-            }
-            None => self.out.write_all(&family.plain)?,
+        if labels.is_empty() || family.label_heads.is_empty() {
+            self.out.write_all(&family.plain)?;
+        } else {
+            self.out.write_all(&family.name)?;
+            write_labels(self.out, family, labels)?;
+            self.out.write_all(b"\"} ")?;
         }
         write_value(self.out, value)?;
         self.out.write_all(b"\n")
@@ -68,9 +71,9 @@ impl<W: io::Write + ?Sized> Encoder<'_, W> {
 
 impl<W: io::Write + ?Sized> Visitor for Encoder<'_, W> {
     #[inline]
-    fn point(&mut self, label: Option<&str>, value: Number) {
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         if self.error.is_none() {
-            if let Err(error) = self.sample(label, value) {
+            if let Err(error) = self.sample(labels, value) {
                 self.error = Some(error);
             }
         }
@@ -80,6 +83,25 @@ impl<W: io::Write + ?Sized> Visitor for Encoder<'_, W> {
         self.open = false;
         self.cursor = self.cursor.saturating_add(metrics);
     }
+}
+
+/// `{key="value",key2="value2` (the closing `"}` is the caller's): each prepared label head
+/// and its value; values without a key in the schema (a hand-written visit) are left out.
+fn write_labels<W: io::Write + ?Sized>(
+    out: &mut W,
+    family: &PreparedFamily,
+    labels: &[LabelValue<'_>],
+) -> io::Result<()> {
+    for (head, label) in family.label_heads.iter().zip(labels) {
+        out.write_all(head)?;
+        match *label {
+            LabelValue::Str(text) => write_label_value(out, text)?,
+            // Label values are strings to Prometheus: an integer's digits, a bool's word.
+            LabelValue::I64(v) => write_u64(out, v.unsigned_abs(), v < 0)?,
+            LabelValue::Bool(v) => out.write_all(if v { b"true" } else { b"false" })?,
+        }
+    }
+    Ok(())
 }
 
 /// A label value with backslashes, double quotes and line feeds escaped; the common value

@@ -10,10 +10,13 @@ use crate::schema::{GroupSchema, MetricDescriptor, MetricKind};
 pub(super) struct PreparedFamily {
     /// The metadata lines, by [`Format`] (`Format::index`).
     pub(super) header: [Box<[u8]>; 2],
-    /// A sample without a label, up to its value: `name `.
+    /// A sample without labels, up to its value: `name `.
     pub(super) plain: Box<[u8]>,
-    /// A labeled sample up to its label's value: `name{label="`; empty when unlabeled.
-    pub(super) labeled: Box<[u8]>,
+    /// The samples' name: `name`.
+    pub(super) name: Box<[u8]>,
+    /// Each label's name up to its value, `key="`, in the order of the point's values; the
+    /// first one opens the braces (`{key="`), the others follow a value (`",key="`).
+    pub(super) label_heads: Box<[Box<[u8]>]>,
 }
 
 /// A group type's families in schema order, or the first pair of its metrics whose names
@@ -85,14 +88,22 @@ impl PreparedFamily {
         });
         let mut plain = names.sample.clone().into_bytes();
         plain.push(b' ');
-        let labeled = match descriptor.label {
-            Some(label) => format!("{}{{{}=\"", names.sample, label_name(label)).into_bytes(),
-            None => Vec::new(),
-        };
+        let label_heads = descriptor
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let open = if i == 0 { "{" } else { "\"," };
+                format!("{open}{}=\"", label_name(key))
+                    .into_bytes()
+                    .into_boxed_slice()
+            })
+            .collect();
         PreparedFamily {
             header,
             plain: plain.into(),
-            labeled: labeled.into(),
+            name: names.sample.clone().into_bytes().into(),
+            label_heads,
         }
     }
 }

@@ -22,23 +22,35 @@ pub struct FieldSpec {
     pub unit: &'static str,
     /// The description, `""` when none.
     pub description: &'static str,
-    /// The label key of a map field.
-    pub label: Option<&'static str>,
+    /// The attribute keys `label = ...` names on a map field; empty when not given (the key
+    /// type may name them, see [`Shape::map_names_keys`]).
+    pub labels: &'static [&'static str],
 }
 
 /// The schema entry of one field, from its attributes and its type's shape.
 pub const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
     match shape {
-        Shape::Value(value_type) | Shape::Map(value_type) => {
-            SchemaField::Metric(MetricDescriptor {
-                name: spec.name,
-                kind: spec.kind,
-                unit: spec.unit,
-                description: spec.description,
-                label: spec.label,
-                value_type,
-            })
-        }
+        Shape::Value(value_type) => SchemaField::Metric(MetricDescriptor {
+            name: spec.name,
+            kind: spec.kind,
+            unit: spec.unit,
+            description: spec.description,
+            labels: &[],
+            value_type,
+        }),
+        Shape::Map(value_type, keys) => SchemaField::Metric(MetricDescriptor {
+            name: spec.name,
+            kind: spec.kind,
+            unit: spec.unit,
+            description: spec.description,
+            // `label = ...` renames the keys a `LabelSet` struct names itself.
+            labels: if spec.labels.is_empty() {
+                keys.names
+            } else {
+                spec.labels
+            },
+            value_type,
+        }),
         Shape::Group(schema) => SchemaField::Group(NestedGroup {
             name: if spec.name.is_empty() {
                 None

@@ -76,8 +76,11 @@ pub struct MetricDescriptor {
     pub unit: &'static str,
     /// The field's doc comment or `description = "..."`; empty when none.
     pub description: &'static str,
-    /// For a map field, the attribute key its entries' keys are reported under.
-    pub label: Option<&'static str>,
+    /// For a map field, the attribute keys its entries' points carry, in the order of the
+    /// values a [`Visitor`](crate::Visitor) gets; empty for other fields. Checked at compile
+    /// time: valid keys (`metrics_rules::check_label_key`), no duplicates, at most
+    /// [`metrics_rules::MAX_LABELS`].
+    pub labels: &'static [&'static str],
     /// The numeric type of the points.
     pub value_type: ValueType,
 }

@@ -600,8 +600,8 @@ struct NonFinite {
 }
 
 impl Visitor for NonFinite {
-    fn point(&mut self, _label: Option<&str>, value: Number) {
-        if matches!(value, Number::F64(v) if !v.is_finite())
+    fn point(&mut self, _labels: &[crate::LabelValue<'_>], value: crate::PointValue<'_>) {
+        if matches!(value, crate::PointValue::Number(Number::F64(v)) if !v.is_finite())
             && self.indexes.last() != Some(&self.cursor)
         {
             self.indexes.push(self.cursor);
