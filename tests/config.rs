@@ -298,7 +298,10 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     (r#"{"otlp": {"endpoint": "localhost:4317"}}"#, "otlp.endpoint", "expected an `http://` URL"),
     (r#"{"otlp": {"endpoint": "ftp://h:21"}}"#, "otlp.endpoint", "expected an `http://` URL"),
     (r#"{"otlp": {"endpoint": "http://:4317"}}"#, "otlp.endpoint", "the URL has no host"),
-    (r#"{"otlp": {"endpoint": "https://h:4317"}}"#, "otlp.endpoint", "`https` needs TLS"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"certificate": "ca.pem"}}}"#, "otlp.tls.certificate", "TLS files need an `https://` endpoint"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"client_key": "k.pem"}}}"#, "otlp.tls.client_key", "TLS files need an `https://` endpoint"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"insecure": "yes"}}}"#, "otlp.tls.insecure", "expected a boolean"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"ca": "ca.pem"}}}"#, "otlp.tls.ca", "unknown field `ca`"),
     (r#"{"otlp": {"endpoint": "http://user:pw@h:4317"}}"#, "otlp.endpoint", "put them in `headers`"),
     (r#"{"otlp": {"endpoint": "http://h:70000"}}"#, "otlp.endpoint", "the port must be a number"),
     (r#"{"otlp": {"endpoint": "http://h st:4317"}}"#, "otlp.endpoint", "cannot contain spaces"),
@@ -317,6 +320,21 @@ fn load(text: &str) -> Result<MetricsConfig, MetricsError> {
     let config = MetricsConfig::from_json(text)?;
     config.validate()?;
     Ok(config)
+}
+
+/// `https` comes with the OTLP transports' TLS; a build without one says which feature to
+/// enable.
+#[test]
+fn https_needs_a_build_with_an_otlp_transport() {
+    let result = load(r#"{"otlp": {"endpoint": "https://h:4317"}}"#);
+    if cfg!(any(feature = "otlp-grpc", feature = "otlp-http")) {
+        result.unwrap();
+    } else {
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("`otlp.endpoint`"), "{message}");
+        assert!(message.contains("`https` needs TLS"), "{message}");
+        assert!(message.contains("`otlp-grpc` or `otlp-http`"), "{message}");
+    }
 }
 
 #[test]

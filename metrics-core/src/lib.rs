@@ -60,6 +60,7 @@ pub mod prometheus;
 #[cfg(feature = "export")]
 mod reporter;
 pub mod schema;
+mod time;
 mod value;
 
 #[doc(hidden)]
@@ -75,6 +76,7 @@ pub use field::SkippedField;
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
 #[cfg(feature = "export")]
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};
+pub use time::{PointTimes, TimeField};
 pub use value::MetricValue;
 
 /// Derives [`MetricsGroup`] for a struct with named fields; see the crate documentation.

@@ -1,5 +1,7 @@
 //! The standard OpenTelemetry environment variables, applied over a configuration.
 
+use std::path::PathBuf;
+
 use super::{MetricsConfig, OtlpCompression, OtlpConfig, OtlpProtocol};
 use crate::MetricsError;
 
@@ -11,8 +13,10 @@ impl MetricsConfig {
     }
 
     /// Applies the standard OpenTelemetry variables, read through `lookup`, over this
-    /// configuration: `OTEL_EXPORTER_OTLP_{,METRICS_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`
-    /// (the `METRICS_` form wins), `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
+    /// configuration: `OTEL_EXPORTER_OTLP_{,METRICS_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`,
+    /// the TLS ones `OTEL_EXPORTER_OTLP_{,METRICS_}{CERTIFICATE,CLIENT_CERTIFICATE,CLIENT_KEY,INSECURE}`
+    /// (files and `true`/`false`; see [`OtlpTlsConfig`](super::OtlpTlsConfig)) (the
+    /// `METRICS_` form wins), `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
     ///
     /// An endpoint variable enables OTLP when the configuration has none. Per the OTel
     /// specification, `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL (HTTP adds `/v1/metrics`),
@@ -67,6 +71,29 @@ impl MetricsConfig {
                             name,
                             value,
                             "expected `gzip` or `none`",
+                        ))
+                    }
+                };
+            }
+            let file = |suffix: &str| var(suffix).map(|(_, value)| PathBuf::from(value.trim()));
+            if let Some(path) = file("CERTIFICATE") {
+                otlp.tls.certificate = Some(path);
+            }
+            if let Some(path) = file("CLIENT_CERTIFICATE") {
+                otlp.tls.client_certificate = Some(path);
+            }
+            if let Some(path) = file("CLIENT_KEY") {
+                otlp.tls.client_key = Some(path);
+            }
+            if let Some((name, value)) = var("INSECURE") {
+                otlp.tls.insecure = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" | "" => false,
+                    _ => {
+                        return Err(MetricsError::config(
+                            name,
+                            value,
+                            "expected `true` or `false`",
                         ))
                     }
                 };

@@ -21,6 +21,8 @@ pub use async_trait::async_trait;
 pub use composite::CompositeExporter;
 pub use factory::create_exporter;
 pub use file::FileExporter;
+#[cfg(feature = "otlp-http")]
+pub(crate) use otlp::plain_http_tls;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub use otlp::OtlpExporter;
 #[cfg(feature = "prometheus")]

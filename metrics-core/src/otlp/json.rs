@@ -3,7 +3,7 @@
 
 use serde_json::ser::{CompactFormatter, Formatter};
 
-use super::context::OtlpContext;
+use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{PointValue, PreparedMetric};
 use super::walk::{walk, Sink};
 use crate::Visitor;
@@ -32,18 +32,18 @@ struct Times {
 }
 
 impl Times {
-    fn new(context: &OtlpContext) -> Times {
+    fn new(point_times: RequestTimes) -> Times {
         let mut times = Times {
             bytes: [0; 96],
             len: 0,
             time_at: 0,
         };
         times.push(b"\"startTimeUnixNano\":\"");
-        times.push_u64(context.start_time_unix_nano);
+        times.push_u64(point_times.start_time_unix_nano);
         times.push(b"\",");
         times.time_at = times.len;
         times.push(b"\"timeUnixNano\":\"");
-        times.push_u64(context.time_unix_nano);
+        times.push_u64(point_times.time_unix_nano);
         times.push(b"\",");
         times
     }
@@ -71,6 +71,7 @@ impl Times {
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
+    point_times: RequestTimes,
     metrics: &[PreparedMetric],
     visit: impl FnOnce(&mut dyn Visitor),
 ) {
@@ -81,7 +82,7 @@ pub(super) fn encode(
     out.extend_from_slice(b",\"metrics\":[");
     let mut sink = JsonSink {
         out,
-        times: Times::new(context),
+        times: Times::new(point_times),
         first_metric: true,
         first_point: true,
     };

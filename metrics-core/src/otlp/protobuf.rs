@@ -10,7 +10,7 @@
 //!       aggregation_temporality (2), is_monotonic (3) } } } } }
 //! ```
 
-use super::context::OtlpContext;
+use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{PointValue, Prepared, PreparedMetric};
 use super::walk::{walk, Sink};
 use super::wire::{self, Nested};
@@ -20,6 +20,7 @@ use crate::Visitor;
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
+    point_times: RequestTimes,
     prepared: &Prepared,
     visit: impl FnOnce(&mut dyn Visitor),
 ) {
@@ -33,9 +34,9 @@ pub(super) fn encode(
     out.extend_from_slice(&context.scope_protobuf);
     let mut times = [0; 18];
     times[0] = wire::i64_key(2);
-    times[1..9].copy_from_slice(&context.start_time_unix_nano.to_le_bytes());
+    times[1..9].copy_from_slice(&point_times.start_time_unix_nano.to_le_bytes());
     times[9] = wire::i64_key(3);
-    times[10..].copy_from_slice(&context.time_unix_nano.to_le_bytes());
+    times[10..].copy_from_slice(&point_times.time_unix_nano.to_le_bytes());
     let mut sink = ProtobufSink {
         out,
         times,

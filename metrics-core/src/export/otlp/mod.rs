@@ -6,11 +6,18 @@
 //! exports run side by side, each within its own timeout.
 
 #[cfg(feature = "otlp-grpc")]
+mod connector;
+#[cfg(feature = "otlp-grpc")]
 mod grpc;
 #[cfg(feature = "otlp-http")]
 mod http;
+mod process;
 mod response;
 mod retry;
+mod tls;
+
+#[cfg(feature = "otlp-http")]
+pub(crate) use tls::plain_http_config as plain_http_tls;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +27,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::sync::RwLock;
 
-use self::retry::Outcome;
+use self::retry::{Failure, Outcome};
+use self::tls::Tls;
 use super::MetricsExporter;
 use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
 use crate::otlp::{encode_json, encode_protobuf, OtlpContext};
@@ -31,7 +39,9 @@ use crate::{DynMetricsGroup, MetricsError, Number, Visitor};
 ///
 /// Each export is one `ExportMetricsServiceRequest` (see [`crate::otlp`]): counters are
 /// monotonic cumulative Sums and up-down counters non-monotonic cumulative Sums, both starting
-/// when the exporter was created; gauges are Gauges; every point carries the export's time.
+/// at the process start (on Linux; elsewhere when the exporter was created) unless the group
+/// has a field marked `#[metric(start_time)]`; gauges are Gauges, without a start time; every
+/// point carries the export's time, or the group's field marked `#[metric(timestamp)]`.
 /// Map fields export every entry. NaN and infinities are left out and logged as a warning
 /// naming the metric; unsigned integers above `i64::MAX` are sent as `i64::MAX`.
 pub struct OtlpExporter {
@@ -74,7 +84,9 @@ impl OtlpExporter {
     /// An exporter for `otlp`, with the resource attributes of `config` (`service.name`,
     /// `service.namespace` if set, and `resource_attributes`). `otlp` is validated first.
     ///
-    /// Counters' start time is this call's time. Needs no Tokio runtime; exports run in one.
+    /// Counters' start time is the process start (see the type's documentation). For an
+    /// `https` endpoint the TLS files are read here: a missing or unparsable one fails the
+    /// creation, naming it. Needs no Tokio runtime; exports run in one.
     pub fn new(config: &MetricsConfig, otlp: &OtlpConfig) -> Result<Self, MetricsError> {
         otlp.validate()?;
         let url = otlp.export_url();
@@ -84,15 +96,20 @@ impl OtlpExporter {
             protocol: otlp.protocol.as_str(),
             reason,
         };
+        // Validation allows TLS files with an `https` endpoint only.
+        let tls = match url.starts_with("https://") {
+            true => Some(Tls::load(&otlp.tls).map_err(failed)?),
+            false => None,
+        };
         let transport =
             match otlp.protocol {
                 #[cfg(feature = "otlp-grpc")]
                 OtlpProtocol::Grpc => Transport::Grpc(Box::new(
-                    grpc::Grpc::new(otlp, &url, timeout).map_err(failed)?,
+                    grpc::Grpc::new(otlp, &url, timeout, tls).map_err(failed)?,
                 )),
                 #[cfg(feature = "otlp-http")]
                 OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => {
-                    Transport::Http(http::Http::new(otlp, &url, timeout).map_err(failed)?)
+                    Transport::Http(http::Http::new(otlp, &url, timeout, tls).map_err(failed)?)
                 }
                 #[allow(unreachable_patterns)]
                 protocol => {
@@ -114,7 +131,7 @@ impl OtlpExporter {
             protocol: otlp.protocol,
             header_names,
             timeout,
-            context: OtlpContext::new(resource, SystemTime::now()),
+            context: OtlpContext::new(resource, process::start().unwrap_or_else(SystemTime::now)),
             transport,
             redactor: Redactor::new(otlp.headers.values()),
             url,
@@ -315,6 +332,19 @@ impl Redactor {
             }
         }
         text
+    }
+}
+
+/// A failure to reach the collector: a TLS handshake failure, which says so and is not
+/// retried (a certificate does not fix itself within a timeout), or a connection error,
+/// retried, named by its innermost cause.
+fn connection_failure(error: &(dyn std::error::Error + 'static), tls: Option<&Tls>) -> Failure {
+    match tls.and_then(|tls| tls.failure(error)) {
+        Some(message) => Failure::Permanent(message),
+        None => Failure::Transient {
+            message: format!("could not connect: {}", cause(error)),
+            after: None,
+        },
     }
 }
 
