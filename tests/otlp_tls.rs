@@ -391,3 +391,28 @@ fn tls_options_need_an_https_endpoint() {
     config.validate().unwrap();
     assert_eq!(config.otlp.unwrap().tls.certificate, Some(pki.ca.clone()));
 }
+
+/// Once a collector has asked for a client certificate, a closed connection is explained by
+/// it; a refused one (the collector gone) is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_not_blamed_on_the_certificate() {
+    let pki = Pki::new();
+    for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpBinary] {
+        let receiver = pki.receiver(&pki.server, true);
+        let config = OtlpConfig {
+            timeout_seconds: 3.0,
+            ..otlp(receiver.tls_url(protocol), protocol, tls(&pki.ca, None))
+        };
+        let exporter = OtlpExporter::new(&MetricsConfig::default(), &config).unwrap();
+        let snapshot = support::example_snapshot();
+        let asked = exporter.export(&snapshot).await.unwrap_err().to_string();
+        assert!(asked.contains("client certificate"), "{protocol}: {asked}");
+        drop(receiver); // killed: its port refuses connections
+        let refused = exporter.export(&snapshot).await.unwrap_err().to_string();
+        assert!(
+            refused.contains("could not connect"),
+            "{protocol}: {refused}"
+        );
+        assert!(!refused.contains("TLS"), "{protocol}: {refused}");
+    }
+}

@@ -38,13 +38,13 @@ pub struct PointTimes {
 /// A field type that can be a snapshot's time or start time: `SystemTime`, or an integer
 /// count of seconds, milliseconds, microseconds or nanoseconds since the Unix epoch (its
 /// unit given with `unit = "s"`, `"ms"`, `"us"` or `"ns"`), or an `Option` of either
-/// (`None`: the exporter's choice).
+/// (`None`: the exporter's choice). Written to the JSON with its `Serialize`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a `timestamp` or `start_time` field",
     label = "expected `SystemTime`, an integer since the Unix epoch, or an `Option` of one",
     note = "mark a `SystemTime` field `#[metric(timestamp)]`, or an integer field `#[metric(timestamp, unit = \"s\")]` (or \"ms\", \"us\", \"ns\")"
 )]
-pub trait TimeField {
+pub trait TimeField: serde::Serialize {
     /// Whether the value is a bare number, whose unit the attribute must give.
     const NEEDS_UNIT: bool;
 

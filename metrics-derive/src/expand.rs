@@ -73,7 +73,14 @@ fn expand(container: &Container) -> TokenStream {
         // Field names are identifiers, which JSON strings hold unescaped.
         let quoted_key = format!("\"{}\"", field.serde_name());
         let compact = format!("{}{quoted_key}:", if first { '{' } else { ',' });
-        if matches!(field.role, Role::Skipped | Role::Time { .. }) {
+        if matches!(field.role, Role::Time { .. }) {
+            // Through `TimeField`, so that a type that cannot be a time gets that one error.
+            quote_spanned! {ty.span()=>
+                ::metrics_core::__private::write_time_member::<#ty, _, _>(
+                    &self.#member, writer, format, #first, #quoted_key, #compact,
+                )?;
+            }
+        } else if matches!(field.role, Role::Skipped) {
             quote_spanned! {ty.span()=>
                 <#ty as ::metrics_core::__private::SkippedField>::write_member(
                     &self.#member, writer, format, #first, #quoted_key, #compact,

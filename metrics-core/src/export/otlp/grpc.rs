@@ -15,7 +15,7 @@ use super::connector::TlsConnect;
 use super::response::{self, Rejected};
 use super::retry::Failure;
 use super::tls::Tls;
-use super::{cause, connection_failure, Redactor};
+use super::{cause, transport_failure, Redactor};
 use crate::config::{OtlpCompression, OtlpConfig};
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
@@ -109,7 +109,7 @@ impl Grpc {
         }
         grpc.ready()
             .await
-            .map_err(|e| connection_failure(&e, self.tls()))?;
+            .map_err(|e| transport_failure(&e, self.tls(), true))?;
         let mut request = tonic::Request::new(body);
         *request.metadata_mut() = self.metadata.clone();
         let path = PathAndQuery::from_static(EXPORT_PATH);
@@ -144,8 +144,8 @@ fn is_oversized_response(status: &Status) -> bool {
 fn classify(status: &Status, redactor: &Redactor, tls: Option<&Tls>) -> Failure {
     let retry_info = response::retry_info(status.details());
     let message = match std::error::Error::source(status) {
-        // A TLS failure is permanent whatever the code; else the code decides.
-        Some(source) => match connection_failure(source, tls) {
+        // A TLS handshake failure is permanent whatever the code; else the code decides.
+        Some(source) => match transport_failure(source, tls, true) {
             tls @ Failure::Permanent(_) => return tls,
             Failure::Transient { message, .. } => message,
         },

@@ -10,7 +10,7 @@ use reqwest::{redirect, Client, Response, StatusCode};
 use super::response::{self, Rejected};
 use super::retry::Failure;
 use super::tls::{self, Tls};
-use super::{cause, connection_failure, Redactor};
+use super::{cause, transport_failure, Redactor};
 use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
 
 /// The most of a response body read: enough for any status message or partial success.
@@ -104,13 +104,7 @@ impl Http {
             .body(body)
             .send()
             .await
-            .map_err(|e| match connection_failure(&e, self.tls.as_ref()) {
-                Failure::Transient { after, .. } if !e.is_connect() => Failure::Transient {
-                    message: cause(&e),
-                    after,
-                },
-                failure => failure,
-            })?;
+            .map_err(|e| transport_failure(&e, self.tls.as_ref(), e.is_connect()))?;
         let status = response.status();
         if status.is_success() {
             let body = read_body(response).await;

@@ -335,16 +335,24 @@ impl Redactor {
     }
 }
 
-/// A failure to reach the collector: a TLS handshake failure, which says so and is not
-/// retried (a certificate does not fix itself within a timeout), or a connection error,
-/// retried, named by its innermost cause.
-fn connection_failure(error: &(dyn std::error::Error + 'static), tls: Option<&Tls>) -> Failure {
-    match tls.and_then(|tls| tls.failure(error)) {
-        Some(message) => Failure::Permanent(message),
-        None => Failure::Transient {
-            message: format!("could not connect: {}", cause(error)),
-            after: None,
+/// A failure to reach the collector (`connecting`) or to exchange with it: TLS's, which says
+/// so (see [`Tls::failure`]), or a transient one named by its innermost cause.
+fn transport_failure(
+    error: &(dyn std::error::Error + 'static),
+    tls: Option<&Tls>,
+    connecting: bool,
+) -> Failure {
+    if let Some(failure) = tls.and_then(|tls| tls.failure(error)) {
+        return failure;
+    }
+    let cause = cause(error);
+    Failure::Transient {
+        message: if connecting {
+            format!("could not connect: {cause}")
+        } else {
+            cause
         },
+        after: None,
     }
 }
 

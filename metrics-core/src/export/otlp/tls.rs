@@ -21,6 +21,7 @@ use rustls::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::retry::Failure;
 use crate::config::OtlpTlsConfig;
 
 /// What a TLS connection to the collector needs, read from the configuration's files.
@@ -78,23 +79,57 @@ impl Tls {
         config
     }
 
-    /// The TLS failure behind a transport's `error`, as a message that says it is a TLS
-    /// problem and what to check; `None` if the failure is not TLS's.
-    pub(super) fn failure(&self, error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    /// The TLS failure behind a transport's `error`: a failed handshake, which says so and
+    /// is not retried (a certificate does not fix itself within a timeout); or, after the
+    /// collector asked for a client certificate, a connection it closed, explained as such
+    /// but retried (a collector restarting closes connections too). `None` if the failure is
+    /// not TLS's.
+    pub(super) fn failure(&self, error: &(dyn std::error::Error + 'static)) -> Option<Failure> {
         if let Some(message) = handshake_failure(error) {
-            return Some(message);
+            return Some(Failure::Permanent(message));
         }
-        // The collector asked for a certificate and then dropped the connection.
-        if !self.asked.load(Ordering::Relaxed) {
+        if !self.asked.load(Ordering::Relaxed) || never_connected(error) {
             return None;
         }
         let cause = super::cause(error);
-        Some(if self.has_identity {
+        let message = if self.has_identity {
             format!("TLS handshake failed: the collector asked for a client certificate, then closed the connection ({cause}) (certificate problem: it may not trust the client certificate sent, `otlp.tls.client_certificate`)")
         } else {
             format!("TLS handshake failed: the collector asked for a client certificate and none is configured, then closed the connection ({cause}) (certificate problem: set `otlp.tls.client_certificate` and `client_key`, or OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY)")
+        };
+        Some(Failure::Transient {
+            message,
+            after: None,
         })
     }
+}
+
+/// Whether `error` happened before any handshake: no connection was made.
+fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let mut inner = error;
+        while let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::TimedOut
+                    | ErrorKind::NotFound
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+            ) {
+                return true;
+            }
+            match io.get_ref() {
+                Some(wrapped) => inner = wrapped,
+                None => break,
+            }
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// The client certificate, sent when the collector asks; records that it asked.
