@@ -19,22 +19,3 @@ pub type IoResult = io::Result<()>;
 
 /// The schema of a type whose derive failed; only ever seen in code that does not compile.
 pub static FALLBACK_SCHEMA: GroupSchema = group("<invalid>", &[]);
-
-/// Writes a `timestamp` or `start_time` field as serde_json would, as a skipped field is
-/// written; bound by `TimeField` so that a type that cannot be a time reports only that.
-#[inline]
-pub fn write_time_member<T, W, F>(
-    value: &T,
-    writer: &mut W,
-    format: &mut F,
-    first: bool,
-    quoted_key: &str,
-    compact: &str,
-) -> IoResult
-where
-    T: ?Sized + TimeField,
-    W: ?Sized + Write,
-    F: JsonFormat,
-{
-    SkippedField::write_member(value, writer, format, first, quoted_key, compact)
-}

@@ -51,6 +51,26 @@ pub trait TimeField: serde::Serialize {
     /// The time in Unix nanoseconds, given the nanoseconds in one of the attribute's unit
     /// (1 for a `SystemTime`); saturating at both ends, a time before 1970 counting as 0.
     fn unix_nano(&self, unit_nanos: u64) -> Option<u64>;
+
+    /// Writes the field as a member of its struct's object, as serde_json would (generated
+    /// code calls it through this trait, so that a type that cannot be a time is reported
+    /// once).
+    #[doc(hidden)]
+    #[inline]
+    fn write_member<W, F>(
+        &self,
+        writer: &mut W,
+        format: &mut F,
+        first: bool,
+        quoted_key: &str,
+        compact: &str,
+    ) -> std::io::Result<()>
+    where
+        W: ?Sized + std::io::Write,
+        F: crate::json::JsonFormat,
+    {
+        crate::SkippedField::write_member(self, writer, format, first, quoted_key, compact)
+    }
 }
 
 impl TimeField for SystemTime {

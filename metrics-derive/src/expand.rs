@@ -76,7 +76,7 @@ fn expand(container: &Container) -> TokenStream {
         if matches!(field.role, Role::Time { .. }) {
             // Through `TimeField`, so that a type that cannot be a time gets that one error.
             quote_spanned! {ty.span()=>
-                ::metrics_core::__private::write_time_member::<#ty, _, _>(
+                <#ty as ::metrics_core::__private::TimeField>::write_member(
                     &self.#member, writer, format, #first, #quoted_key, #compact,
                 )?;
             }

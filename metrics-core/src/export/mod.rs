@@ -21,7 +21,7 @@ pub use async_trait::async_trait;
 pub use composite::CompositeExporter;
 pub use factory::create_exporter;
 pub use file::FileExporter;
-#[cfg(feature = "otlp-http")]
+#[cfg(all(feature = "otlp-http", feature = "otel-sdk"))]
 pub(crate) use otlp::plain_http_tls;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub use otlp::OtlpExporter;

@@ -16,7 +16,7 @@ mod response;
 mod retry;
 mod tls;
 
-#[cfg(feature = "otlp-http")]
+#[cfg(all(feature = "otlp-http", feature = "otel-sdk"))]
 pub(crate) use tls::plain_http_config as plain_http_tls;
 
 use std::fmt;
@@ -65,7 +65,7 @@ enum Transport {
     #[cfg(feature = "otlp-grpc")]
     Grpc(Box<grpc::Grpc>),
     #[cfg(feature = "otlp-http")]
-    Http(http::Http),
+    Http(Box<http::Http>),
 }
 
 impl fmt::Debug for OtlpExporter {
@@ -108,9 +108,9 @@ impl OtlpExporter {
                     grpc::Grpc::new(otlp, &url, timeout, tls).map_err(failed)?,
                 )),
                 #[cfg(feature = "otlp-http")]
-                OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => {
-                    Transport::Http(http::Http::new(otlp, &url, timeout, tls).map_err(failed)?)
-                }
+                OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => Transport::Http(Box::new(
+                    http::Http::new(otlp, &url, timeout, tls).map_err(failed)?,
+                )),
                 #[allow(unreachable_patterns)]
                 protocol => {
                     return Err(failed(format!(
