@@ -36,6 +36,8 @@ struct Pki {
     server: (PathBuf, PathBuf),
     /// Valid in 2020 only.
     expired_server: (PathBuf, PathBuf),
+    /// For `collector.example`, not 127.0.0.1.
+    other_host_server: (PathBuf, PathBuf),
     client: (PathBuf, PathBuf),
 }
 
@@ -51,9 +53,15 @@ impl Pki {
         };
         let issue = |name: &str, purpose, expired: bool| {
             let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-            params
-                .subject_alt_names
-                .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+            // The test's endpoints are 127.0.0.1; "elsewhere" names another host only.
+            if name == "elsewhere" {
+                params.subject_alt_names =
+                    vec![SanType::DnsName("collector.example".try_into().unwrap())];
+            } else {
+                params
+                    .subject_alt_names
+                    .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+            }
             params.distinguished_name.push(DnType::CommonName, name);
             params.extended_key_usages = vec![purpose];
             if expired {
@@ -72,6 +80,7 @@ impl Pki {
             other_ca: write("other-ca.pem", other_ca),
             server: issue("server", ExtendedKeyUsagePurpose::ServerAuth, false),
             expired_server: issue("expired", ExtendedKeyUsagePurpose::ServerAuth, true),
+            other_host_server: issue("elsewhere", ExtendedKeyUsagePurpose::ServerAuth, false),
             client: issue("client", ExtendedKeyUsagePurpose::ClientAuth, false),
             dir,
         }
@@ -206,6 +215,18 @@ async fn an_expired_server_certificate_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_for_another_host_is_refused() {
+    let pki = Pki::new();
+    let receiver = pki.receiver(&pki.other_host_server, false);
+    for protocol in PROTOCOLS {
+        let url = receiver.tls_url(protocol);
+        let result = export(&otlp(url.clone(), protocol, tls(&pki.ca, None))).await;
+        assert_tls_failure(result, &url, "does not name the endpoint's host");
+    }
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_needs_the_client_certificate() {
     let pki = Pki::new();
     let receiver = pki.receiver(&pki.server, true);
@@ -317,6 +338,12 @@ fn bad_tls_files_fail_the_exporter_creation_naming_the_file() {
             tls(&pki.ca, Some(&(missing.clone(), pki.client.1.clone()))),
             missing.clone(),
             "cannot read the client certificate file",
+        ),
+        // The server's key with the client's certificate.
+        (
+            tls(&pki.ca, Some(&(pki.client.0.clone(), pki.server.1.clone()))),
+            pki.client.0.clone(),
+            "do not go together",
         ),
     ];
     for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpBinary] {
