@@ -174,9 +174,49 @@ fn metrics_specific_endpoint_is_used_as_is_and_enables_otlp() {
     assert_eq!(otlp.export_url(), "http://c:4318/custom/path");
 }
 
+/// The TLS variables: files, `true`/`false`; an empty one is one not set, so it cannot turn a
+/// plain `http://` endpoint into an invalid configuration.
+#[test]
+fn tls_variables_set_the_tls_section() {
+    let mut config = MetricsConfig::default();
+    config
+        .apply_env_from(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4317"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", " /etc/ca.pem "),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+                "/etc/me.pem",
+            ),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/me.key"),
+        ]))
+        .unwrap();
+    let tls = &config.otlp.as_ref().unwrap().tls;
+    assert_eq!(tls.certificate.as_deref(), Some("/etc/ca.pem".as_ref()));
+    assert_eq!(
+        tls.client_certificate.as_deref(),
+        Some("/etc/me.pem".as_ref())
+    );
+    assert_eq!(tls.client_key.as_deref(), Some("/etc/me.key".as_ref()));
+    assert!(!tls.insecure);
+
+    let mut config = MetricsConfig::default();
+    config
+        .apply_env_from(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", ""),
+            ("OTEL_EXPORTER_OTLP_INSECURE", "TRUE"),
+        ]))
+        .unwrap();
+    let tls = &config.otlp.as_ref().unwrap().tls;
+    assert_eq!(tls.certificate, None);
+    assert!(tls.insecure);
+    config.validate().unwrap();
+}
+
 #[test]
 fn invalid_env_values_name_the_variable() {
     for (name, value) in [
+        ("OTEL_EXPORTER_OTLP_INSECURE", "yes"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
         ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),

@@ -75,7 +75,13 @@ impl MetricsConfig {
                     }
                 };
             }
-            let file = |suffix: &str| var(suffix).map(|(_, value)| PathBuf::from(value.trim()));
+            // An empty variable is one not set, as shells and container specs leave them.
+            let file = |suffix: &str| {
+                var(suffix)
+                    .map(|(_, value)| value.trim().to_owned())
+                    .filter(|value| !value.is_empty())
+                    .map(PathBuf::from)
+            };
             if let Some(path) = file("CERTIFICATE") {
                 otlp.tls.certificate = Some(path);
             }
