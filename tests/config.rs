@@ -174,6 +174,45 @@ fn metrics_specific_endpoint_is_used_as_is_and_enables_otlp() {
     assert_eq!(otlp.export_url(), "http://c:4318/custom/path");
 }
 
+/// The TLS variables: files, `true`/`false`; an empty one is one not set, so it cannot turn a
+/// plain `http://` endpoint into an invalid configuration.
+#[test]
+fn tls_variables_set_the_tls_section() {
+    let mut config = MetricsConfig::default();
+    config
+        .apply_env_from(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4317"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", " /etc/ca.pem "),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+                "/etc/me.pem",
+            ),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/me.key"),
+        ]))
+        .unwrap();
+    let tls = &config.otlp.as_ref().unwrap().tls;
+    assert_eq!(tls.certificate.as_deref(), Some("/etc/ca.pem".as_ref()));
+    assert_eq!(
+        tls.client_certificate.as_deref(),
+        Some("/etc/me.pem".as_ref())
+    );
+    assert_eq!(tls.client_key.as_deref(), Some("/etc/me.key".as_ref()));
+    assert!(!tls.insecure);
+
+    let mut config = MetricsConfig::default();
+    config
+        .apply_env_from(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", ""),
+            ("OTEL_EXPORTER_OTLP_INSECURE", "TRUE"),
+        ]))
+        .unwrap();
+    let tls = &config.otlp.as_ref().unwrap().tls;
+    assert_eq!(tls.certificate, None);
+    assert!(tls.insecure);
+    config.validate().unwrap();
+}
+
 #[test]
 fn the_temporality_preference_comes_from_the_file_or_the_variable() {
     use metrics_core::config::Temporality;
@@ -210,6 +249,7 @@ fn the_temporality_preference_comes_from_the_file_or_the_variable() {
 #[test]
 fn invalid_env_values_name_the_variable() {
     for (name, value) in [
+        ("OTEL_EXPORTER_OTLP_INSECURE", "yes"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
         ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
@@ -342,7 +382,10 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     (r#"{"otlp": {"endpoint": "localhost:4317"}}"#, "otlp.endpoint", "expected an `http://` URL"),
     (r#"{"otlp": {"endpoint": "ftp://h:21"}}"#, "otlp.endpoint", "expected an `http://` URL"),
     (r#"{"otlp": {"endpoint": "http://:4317"}}"#, "otlp.endpoint", "the URL has no host"),
-    (r#"{"otlp": {"endpoint": "https://h:4317"}}"#, "otlp.endpoint", "`https` needs TLS"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"certificate": "ca.pem"}}}"#, "otlp.tls.certificate", "TLS files need an `https://` endpoint"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"client_key": "k.pem"}}}"#, "otlp.tls.client_key", "TLS files need an `https://` endpoint"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"insecure": "yes"}}}"#, "otlp.tls.insecure", "expected a boolean"),
+    (r#"{"otlp": {"endpoint": "http://h:4317", "tls": {"ca": "ca.pem"}}}"#, "otlp.tls.ca", "unknown field `ca`"),
     (r#"{"otlp": {"endpoint": "http://user:pw@h:4317"}}"#, "otlp.endpoint", "put them in `headers`"),
     (r#"{"otlp": {"endpoint": "http://h:70000"}}"#, "otlp.endpoint", "the port must be a number"),
     (r#"{"otlp": {"endpoint": "http://h st:4317"}}"#, "otlp.endpoint", "cannot contain spaces"),
@@ -361,6 +404,21 @@ fn load(text: &str) -> Result<MetricsConfig, MetricsError> {
     let config = MetricsConfig::from_json(text)?;
     config.validate()?;
     Ok(config)
+}
+
+/// `https` comes with the OTLP transports' TLS; a build without one says which feature to
+/// enable.
+#[test]
+fn https_needs_a_build_with_an_otlp_transport() {
+    let result = load(r#"{"otlp": {"endpoint": "https://h:4317"}}"#);
+    if cfg!(any(feature = "otlp-grpc", feature = "otlp-http")) {
+        result.unwrap();
+    } else {
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("`otlp.endpoint`"), "{message}");
+        assert!(message.contains("`https` needs TLS"), "{message}");
+        assert!(message.contains("`otlp-grpc` or `otlp-http`"), "{message}");
+    }
 }
 
 #[test]

@@ -26,7 +26,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
-use metrics_core::{DynMetricsGroup, LabelMap, LabelSet, LabelValue, MetricsConfig, MetricsGroup};
+use metrics_core::{
+    DynMetricsGroup, LabelMap, LabelSet, LabelValue, MetricsConfig, MetricsGroup, PointTimes,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
@@ -94,8 +96,11 @@ fn string_value(attribute: &KeyValue) -> &str {
 }
 
 /// Checks what is ours alone (the `telemetry.sdk.*` attributes, the scope's version, the
-/// timestamps from the context: a start time on Sums only), then removes it.
-fn check_and_strip_our_additions(request: &mut ExportMetricsServiceRequest) {
+/// timestamps from the context or the group's marked fields, `times`: a start time on Sums
+/// only), then removes it.
+fn check_and_strip_our_additions(request: &mut ExportMetricsServiceRequest, times: PointTimes) {
+    let time = times.time_unix_nano.unwrap_or(TIME);
+    let sum_start = times.start_time_unix_nano.unwrap_or(START);
     assert_eq!(request.resource_metrics.len(), 1);
     let resource_metrics = &mut request.resource_metrics[0];
     let resource = resource_metrics.resource.as_mut().expect("resource");
@@ -128,9 +133,9 @@ fn check_and_strip_our_additions(request: &mut ExportMetricsServiceRequest) {
             let is_sum = matches!(metric.data, Some(Data::Sum(_)));
             let name = metric.name.clone();
             for point in points_mut(metric) {
-                let start = if is_sum { START } else { 0 };
+                let start = if is_sum { sum_start } else { 0 };
                 assert_eq!(point.start_time_unix_nano, start, "{name}");
-                assert_eq!(point.time_unix_nano, TIME, "{name}");
+                assert_eq!(point.time_unix_nano, time, "{name}");
             }
         }
     }
@@ -176,7 +181,7 @@ fn assert_equivalent(name: &str, group: &dyn DynMetricsGroup, points: usize) {
         points,
         "{name}: the SDK path's points"
     );
-    check_and_strip_our_additions(&mut ours);
+    check_and_strip_our_additions(&mut ours, group.point_times());
     normalise(&mut ours);
     normalise(&mut theirs);
     if ours != theirs {

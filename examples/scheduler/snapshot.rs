@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 /// Point-in-time snapshot of all scheduler metrics.
 #[derive(Debug, Clone, PartialEq, MetricsGroup, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
-    /// Unix timestamp (seconds) when the snapshot was taken; in the JSON, not a metric.
-    #[metric(skip)]
+    /// Unix timestamp (seconds) when the snapshot was taken: in the JSON, and the time of
+    /// every OTLP point; not a metric.
+    #[metric(timestamp, unit = "s")]
     pub timestamp: u64,
     /// Scheduler-level metrics.
     pub scheduler: SchedulerMetrics,

@@ -13,6 +13,7 @@ pub use crate::schema::build::{
     duplicate_name, field, group, metric_count, name_too_long, FieldSpec, Message,
 };
 pub use crate::schema::{GroupSchema, MetricKind, SchemaField};
+pub use crate::time::{PointTimes, TimeField};
 pub use crate::{MetricsGroup, Visitor};
 
 /// The result of generated JSON writers.

@@ -6,6 +6,7 @@ use std::io;
 use crate::json::JsonFormat;
 use crate::labels::LabelValue;
 use crate::schema::GroupSchema;
+use crate::time::PointTimes;
 use crate::PointValue;
 
 /// A struct whose fields are metrics; implement it with `#[derive(MetricsGroup)]`.
@@ -28,6 +29,14 @@ pub trait MetricsGroup {
     where
         W: ?Sized + io::Write,
         F: JsonFormat;
+
+    /// The snapshot's own times, from its fields marked `#[metric(timestamp)]` and
+    /// `#[metric(start_time)]`; by default none, and the exporter chooses (see
+    /// [`PointTimes`]). Only the group handed to an exporter is asked: a nested group's
+    /// marked fields are written to the JSON but give no times.
+    fn point_times(&self) -> PointTimes {
+        PointTimes::default()
+    }
 }
 
 /// A point's value.
@@ -91,6 +100,11 @@ pub trait DynMetricsGroup: Send + Sync {
 
     /// Appends the JSON document (compact or pretty) to `out`.
     fn write_json_to(&self, out: &mut Vec<u8>, pretty: bool) -> serde_json::Result<()>;
+
+    /// See [`MetricsGroup::point_times`].
+    fn point_times(&self) -> PointTimes {
+        PointTimes::default()
+    }
 }
 
 impl<G: MetricsGroup + Send + Sync> DynMetricsGroup for G {
@@ -100,6 +114,10 @@ impl<G: MetricsGroup + Send + Sync> DynMetricsGroup for G {
 
     fn visit_metrics(&self, visitor: &mut dyn Visitor) {
         self.visit(visitor);
+    }
+
+    fn point_times(&self) -> PointTimes {
+        MetricsGroup::point_times(self)
     }
 
     fn write_json_to(&self, out: &mut Vec<u8>, pretty: bool) -> serde_json::Result<()> {

@@ -62,6 +62,7 @@ pub mod prometheus;
 #[cfg(feature = "export")]
 mod reporter;
 pub mod schema;
+mod time;
 mod value;
 
 #[doc(hidden)]
@@ -79,6 +80,7 @@ pub use labels::{LabelMap, LabelSet, LabelValue, ToLabelValue};
 pub use point::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, PointValue};
 #[cfg(feature = "export")]
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};
+pub use time::{PointTimes, TimeField};
 pub use value::MetricValue;
 
 /// Derives [`LabelSet`] for a struct whose fields are label values: a map key whose points

@@ -37,12 +37,19 @@ pub(crate) enum Role {
     FlattenedGroup { key_span: Span },
     /// Not a metric; written to the JSON only (`skip`).
     Skipped,
+    /// Not a metric but the snapshot's time or start time (`timestamp`, `start_time`),
+    /// an integer's unit given by `unit`; written to the JSON like a skipped field.
+    Time {
+        which: RoleKey,
+        key_span: Span,
+        unit: Option<Given<LitStr>>,
+    },
 }
 
 impl Role {
     /// The role the attributes give; every key that the role makes meaningless is an error.
     fn from_attrs(attrs: &mut FieldAttrs, errors: &mut Errors) -> Role {
-        let metric = std::mem::take(&mut attrs.metric);
+        let mut metric = std::mem::take(&mut attrs.metric);
         let Some(role) = &attrs.role else {
             return if metric.given().is_empty() {
                 Role::MetricOrGroup
@@ -56,6 +63,14 @@ impl Role {
             RoleKey::Flatten => {
                 "a flattened group's metrics are named and described by the group's own fields"
             }
+            RoleKey::Timestamp | RoleKey::StartTime => {
+                "a time field is not a metric (it takes `unit` only, the unit of an integer time)"
+            }
+        };
+        // A time field's `unit` is its own: seconds, milliseconds... of an integer.
+        let time_unit = match role.value {
+            RoleKey::Timestamp | RoleKey::StartTime => metric.unit.take(),
+            RoleKey::Skip | RoleKey::Flatten => None,
         };
         let rename = attrs.rename.take().map(|rename| (RENAME, rename.key_span));
         for (key, span) in metric.given().into_iter().chain(rename) {
@@ -68,6 +83,11 @@ impl Role {
             RoleKey::Skip => Role::Skipped,
             RoleKey::Flatten => Role::FlattenedGroup {
                 key_span: role.key_span,
+            },
+            RoleKey::Timestamp | RoleKey::StartTime => Role::Time {
+                which: role.value,
+                key_span: role.key_span,
+                unit: time_unit,
             },
         }
     }

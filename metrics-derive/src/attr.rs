@@ -18,6 +18,8 @@ pub(crate) const METRICS: &str = "metrics";
 
 const SKIP: &str = "skip";
 const FLATTEN: &str = "flatten";
+const TIMESTAMP: &str = "timestamp";
+const START_TIME: &str = "start_time";
 pub(crate) const UNIT: &str = "unit";
 pub(crate) const DESCRIPTION: &str = "description";
 pub(crate) const RENAME: &str = "rename";
@@ -31,6 +33,8 @@ const FIELD_KEYS: &[&str] = &[
     UP_DOWN_COUNTER,
     SKIP,
     FLATTEN,
+    TIMESTAMP,
+    START_TIME,
     UNIT,
     DESCRIPTION,
     RENAME,
@@ -74,12 +78,18 @@ impl Keyword for Kind {
 pub(crate) enum RoleKey {
     Skip,
     Flatten,
+    Timestamp,
+    StartTime,
 }
 
 impl Keyword for RoleKey {
-    const ALL: &'static [(&'static str, RoleKey)] =
-        &[(SKIP, RoleKey::Skip), (FLATTEN, RoleKey::Flatten)];
-    const ONE: &'static str = "a field is either skipped or flattened";
+    const ALL: &'static [(&'static str, RoleKey)] = &[
+        (SKIP, RoleKey::Skip),
+        (FLATTEN, RoleKey::Flatten),
+        (TIMESTAMP, RoleKey::Timestamp),
+        (START_TIME, RoleKey::StartTime),
+    ];
+    const ONE: &'static str = "a field has one role";
 }
 
 /// A value given in an attribute, with the span of its key for duplicate reports.
@@ -91,7 +101,7 @@ pub(crate) struct Given<T> {
 /// What `#[metric(...)]` attributes say about one field.
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
-    /// `skip` or `flatten`.
+    /// `skip`, `flatten`, `timestamp` or `start_time`.
     pub(crate) role: Option<Given<RoleKey>>,
     pub(crate) rename: Option<Given<LitStr>>,
     pub(crate) metric: MetricKeys,
@@ -416,7 +426,7 @@ fn unknown_key(meta: &ParseNestedMeta, word: &str, errors: &mut Errors) {
     let suggestion = did_you_mean(word, FIELD_KEYS);
     let message = if takes_value {
         format!("unknown key `{word}` in `#[metric(...)]`")
-    } else if suggestion.is_some_and(|s| s == SKIP || s == FLATTEN) {
+    } else if suggestion.is_some_and(|s| [SKIP, FLATTEN, TIMESTAMP, START_TIME].contains(&s)) {
         format!("unknown flag `{word}` in `#[metric(...)]`")
     } else {
         format!(

@@ -15,7 +15,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 
 use crate::ast::{type_text, Container, Field, Role, Signed};
-use crate::attr::{Kind, MetricKeys};
+use crate::attr::{Keyword, Kind, MetricKeys, RoleKey};
 use crate::errors::Errors;
 
 pub(crate) fn check(container: &Container, errors: &mut Errors) {
@@ -32,6 +32,77 @@ pub(crate) fn check(container: &Container, errors: &mut Errors) {
     }
     names_are_valid(container, errors);
     names_are_unique(container, errors);
+    one_field_per_time(container, errors);
+    time_units_are_known(container, errors);
+}
+
+/// A snapshot has one time and one start time: two fields for either leave it ambiguous.
+fn one_field_per_time(container: &Container, errors: &mut Errors) {
+    let mut seen: Vec<(RoleKey, Span, String)> = Vec::new();
+    for field in &container.fields {
+        let Role::Time {
+            which, key_span, ..
+        } = &field.role
+        else {
+            continue;
+        };
+        match seen.iter().find(|(first, _, _)| first == which) {
+            Some((_, first_span, first_field)) => {
+                errors.at(
+                    *key_span,
+                    format!(
+                        "duplicate `{}` field: `{first_field}` already gives the snapshot's {}; mark one field only",
+                        which.keyword(),
+                        time_meaning(*which)
+                    ),
+                );
+                errors.first_defined_here(*first_span);
+            }
+            None => seen.push((*which, *key_span, field.serde_name())),
+        }
+    }
+}
+
+/// What a time role gives, for messages.
+fn time_meaning(which: RoleKey) -> &'static str {
+    match which {
+        RoleKey::StartTime => "start time",
+        _ => "time",
+    }
+}
+
+/// The units a time field's `unit` may name, counts since the Unix epoch, with the
+/// nanoseconds in one.
+pub(crate) const TIME_UNITS: [(&str, u64); 4] = [
+    ("s", 1_000_000_000),
+    ("ms", 1_000_000),
+    ("us", 1_000),
+    ("ns", 1),
+];
+
+/// An integer time counts seconds, milliseconds, microseconds or nanoseconds.
+fn time_units_are_known(container: &Container, errors: &mut Errors) {
+    for field in &container.fields {
+        let Role::Time {
+            which,
+            unit: Some(unit),
+            ..
+        } = &field.role
+        else {
+            continue;
+        };
+        let value = unit.value.value();
+        if !TIME_UNITS.iter().any(|(known, _)| *known == value) {
+            errors.at(
+                unit.value.span(),
+                format!(
+                    "invalid `unit`{} of a `{}` field: expected `s`, `ms`, `us` or `ns` (since the Unix epoch)",
+                    quoted(&value),
+                    which.keyword()
+                ),
+            );
+        }
+    }
 }
 
 /// A counter only goes up, so its values are unsigned. Judged here for the std types the

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::DeriveInput;
 
 use crate::ast::{type_text, Container, Field, Role};
-use crate::attr::{Kind, MetricKeys, LABEL};
+use crate::attr::{Keyword, Kind, MetricKeys, RoleKey, LABEL};
 use crate::check;
 use crate::errors::Errors;
 
@@ -34,7 +34,7 @@ fn expand(container: &Container) -> TokenStream {
     let metric_fields: Vec<&Field> = container
         .fields
         .iter()
-        .filter(|f| !matches!(f.role, Role::Skipped))
+        .filter(|f| !matches!(f.role, Role::Skipped | Role::Time { .. }))
         .collect();
 
     let schema_fields = metric_fields
@@ -45,6 +45,7 @@ fn expand(container: &Container) -> TokenStream {
         .enumerate()
         .map(|(i, field)| type_checks(field, i));
     let unique_names_checks = unique_names_checks(&metric_fields);
+    let (time_checks, point_times) = times(container);
     // Inlining every field's code keeps a small struct's `visit` and `write_json` as fast as
     // hand-written code; for a large struct it makes LLVM's time grow faster than linearly
     // with the function's size (BENCHMARKS.md, "Compile time"), so each field becomes one
@@ -72,7 +73,14 @@ fn expand(container: &Container) -> TokenStream {
         // Field names are identifiers, which JSON strings hold unescaped.
         let quoted_key = format!("\"{}\"", field.serde_name());
         let compact = format!("{}{quoted_key}:", if first { '{' } else { ',' });
-        if matches!(field.role, Role::Skipped) {
+        if matches!(field.role, Role::Time { .. }) {
+            // Through `TimeField`, so that a type that cannot be a time gets that one error.
+            quote_spanned! {ty.span()=>
+                <#ty as ::metrics_core::__private::TimeField>::write_member(
+                    &self.#member, writer, format, #first, #quoted_key, #compact,
+                )?;
+            }
+        } else if matches!(field.role, Role::Skipped) {
             quote_spanned! {ty.span()=>
                 <#ty as ::metrics_core::__private::SkippedField>::write_member(
                     &self.#member, writer, format, #first, #quoted_key, #compact,
@@ -114,6 +122,7 @@ fn expand(container: &Container) -> TokenStream {
                 ::metrics_core::__private::group(#type_name, FIELDS);
             const _: () = {
                 #(#type_checks)*
+                #time_checks
             };
             #(#unique_names_checks)*
 
@@ -138,6 +147,8 @@ fn expand(container: &Container) -> TokenStream {
                     #(#json_fields)*
                     ::metrics_core::__private::Formatter::end_object(format, writer)
                 }
+
+                #point_times
             }
 
             #[automatically_derived]
@@ -309,9 +320,77 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
             ));
             checks.push(name_fits(field, index));
         }
-        Role::Skipped => {}
+        Role::Skipped | Role::Time { .. } => {}
     }
     checks.into_iter().collect()
+}
+
+/// For the fields marked `timestamp` and `start_time`: `const` checks that an integer has a
+/// `unit` and a `SystemTime` none (only the type knows), and the `point_times` method reading
+/// them; nothing for a group without such fields (the trait's default gives no times).
+fn times(container: &Container) -> (TokenStream, TokenStream) {
+    let mut checks = TokenStream::new();
+    let mut time = quote!(::core::option::Option::None);
+    let mut start_time = quote!(::core::option::Option::None);
+    let mut any = false;
+    for field in &container.fields {
+        let Role::Time {
+            which,
+            key_span,
+            unit,
+        } = &field.role
+        else {
+            continue;
+        };
+        any = true;
+        let ty = field.ty;
+        let member = field.ident;
+        let name = field.serde_name();
+        let keyword = which.keyword();
+        let needs_unit =
+            quote_spanned!(ty.span()=> <#ty as ::metrics_core::__private::TimeField>::NEEDS_UNIT);
+        let unit_nanos = match unit {
+            Some(unit) => {
+                checks.extend(fails_if(
+                    unit.key_span,
+                    quote!(!#needs_unit),
+                    format!("`unit` applies to an integer time, and field `{name}` is a `{}`: remove `unit`", type_text(ty)),
+                ));
+                let value = unit.value.value();
+                check::TIME_UNITS
+                    .iter()
+                    .find(|(known, _)| *known == value)
+                    .map_or(1, |(_, nanos)| *nanos)
+            }
+            None => {
+                checks.extend(fails_if(
+                    *key_span,
+                    needs_unit.clone(),
+                    format!("field `{name}` is a number: say what it counts since the Unix epoch, as in `#[metric({keyword}, unit = \"s\")]` (or \"ms\", \"us\", \"ns\")"),
+                ));
+                1
+            }
+        };
+        let read = quote_spanned! {ty.span()=>
+            <#ty as ::metrics_core::__private::TimeField>::unix_nano(&self.#member, #unit_nanos)
+        };
+        match which {
+            RoleKey::StartTime => start_time = read,
+            _ => time = read,
+        }
+    }
+    if !any {
+        return (checks, TokenStream::new());
+    }
+    let method = quote! {
+        fn point_times(&self) -> ::metrics_core::__private::PointTimes {
+            ::metrics_core::__private::PointTimes {
+                time_unix_nano: #time,
+                start_time_unix_nano: #start_time,
+            }
+        }
+    };
+    (checks, method)
 }
 
 /// A nested group's full names, with this field's path segment in front, must fit

@@ -30,8 +30,13 @@ and a control API on the HTTP port:
        "count" = number of requests the fault applies to; absent = until changed.
 
 Usage: receiver.py [--grpc-port N] [--http-port M] [--no-stdin-watch] [--verbose]
+                   [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 (port 0 = pick a free port). On startup prints exactly one line to stdout:
-{"grpc_port": N, "http_port": M}. Exits on SIGTERM/SIGINT and when stdin reaches EOF
+{"grpc_port": N, "http_port": M, "https_port": K or null}.
+With --tls-cert and --tls-key, gRPC is served over TLS only (grpc.ssl_server_credentials)
+and POST /v1/metrics also over HTTPS on a port of its own (https_port; the control API stays
+on the plain http_port); --tls-client-ca requires a client certificate signed by that CA on
+both. A failed handshake is recorded in /rejected as {"status": "tls", "error": ...}. Exits on SIGTERM/SIGINT and when stdin reaches EOF
 (unless --no-stdin-watch), so a dying test harness does not leak it.
 """
 import argparse
@@ -39,6 +44,7 @@ import gzip
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -338,6 +344,41 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, error.encode(), "text/plain")
 
 
+class TlsHTTPServer(ThreadingHTTPServer):
+    """POST /v1/metrics over TLS. The handshake runs on the connection's own thread, so a
+    client that fails it (or never speaks) holds up no other connection."""
+
+    def __init__(self, address, handler, context):
+        super().__init__(address, handler)
+        self.context = context
+
+    def finish_request(self, request, client_address):
+        try:
+            request.settimeout(10)
+            request = self.context.wrap_socket(request, server_side=True)
+            request.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            log("TLS handshake failed:", e)
+            with STATE.lock:
+                STATE.rejected.append({"status": "tls", "headers": {}, "error": str(e)})
+            return
+        super().finish_request(request, client_address)
+
+
+def tls_context(cert, key, client_ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def main():
     global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -346,7 +387,12 @@ def main():
     ap.add_argument("--no-stdin-watch", action="store_true",
                     help="do not exit when stdin is closed (for manual runs in the background)")
     ap.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    ap.add_argument("--tls-cert", help="PEM certificate chain: serve gRPC and HTTPS with TLS")
+    ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    ap.add_argument("--tls-client-ca", help="PEM CA: require client certificates it signed")
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        sys.exit("--tls-cert and --tls-key go together")
     VERBOSE = args.verbose
 
     big = 64 * 1024 * 1024
@@ -358,7 +404,14 @@ def main():
                               options=[("grpc.max_receive_message_length", big),
                                        ("grpc.max_send_message_length", big),
                                        ("grpc.per_message_decompression", 0)])
-    grpc_port = grpc_server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
+    if args.tls_cert:
+        credentials = grpc.ssl_server_credentials(
+            [(read_file(args.tls_key), read_file(args.tls_cert))],
+            root_certificates=read_file(args.tls_client_ca) if args.tls_client_ca else None,
+            require_client_auth=bool(args.tls_client_ca))
+        grpc_port = grpc_server.add_secure_port(f"127.0.0.1:{args.grpc_port}", credentials)
+    else:
+        grpc_port = grpc_server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
     if grpc_port == 0:
         sys.exit(f"cannot bind gRPC port {args.grpc_port}")
     grpc_server.start()
@@ -366,6 +419,13 @@ def main():
     http_server = ThreadingHTTPServer(("127.0.0.1", args.http_port), Handler)
     http_server.daemon_threads = True
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
+    https_port = None
+    if args.tls_cert:
+        context = tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
+        https_server = TlsHTTPServer(("127.0.0.1", 0), Handler, context)
+        https_server.daemon_threads = True
+        threading.Thread(target=https_server.serve_forever, daemon=True).start()
+        https_port = https_server.server_address[1]
 
     def shutdown(*_):
         grpc_server.stop(0)
@@ -380,7 +440,8 @@ def main():
             shutdown()
         threading.Thread(target=watch_stdin, daemon=True).start()
 
-    print(json.dumps({"grpc_port": grpc_port, "http_port": http_server.server_address[1]}),
+    print(json.dumps({"grpc_port": grpc_port, "http_port": http_server.server_address[1],
+                      "https_port": https_port}),
           flush=True)
     while True:
         time.sleep(3600)

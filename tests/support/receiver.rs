@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,16 @@ pub struct Receiver {
     child: Child,
     pub grpc_port: u16,
     pub http_port: u16,
+    /// The HTTPS export port of a receiver started with [`Receiver::start_tls`].
+    pub https_port: Option<u16>,
+}
+
+/// The PEM files a TLS receiver serves with.
+pub struct ServerTls<'a> {
+    pub certificate: &'a Path,
+    pub key: &'a Path,
+    /// Require client certificates signed by this CA.
+    pub client_ca: Option<&'a Path>,
 }
 
 impl Receiver {
@@ -27,6 +37,30 @@ impl Receiver {
     /// Starts the receiver on the given ports (0: a free one), e.g. again on the ports of
     /// one that was stopped, and waits until it listens.
     pub fn start_on(grpc_port: u16, http_port: u16) -> Receiver {
+        Receiver::spawn(&[
+            "--grpc-port".as_ref(),
+            grpc_port.to_string().as_ref(),
+            "--http-port".as_ref(),
+            http_port.to_string().as_ref(),
+        ])
+    }
+
+    /// Starts a receiver serving gRPC over TLS only and HTTP exports over TLS on
+    /// `https_port` (its control API stays plain), and waits until it listens.
+    pub fn start_tls(tls: &ServerTls) -> Receiver {
+        let mut args = vec![
+            "--tls-cert".as_ref(),
+            tls.certificate.as_os_str(),
+            "--tls-key".as_ref(),
+            tls.key.as_os_str(),
+        ];
+        if let Some(ca) = tls.client_ca {
+            args.extend(["--tls-client-ca".as_ref(), ca.as_os_str()]);
+        }
+        Receiver::spawn(&args)
+    }
+
+    fn spawn(args: &[&std::ffi::OsStr]) -> Receiver {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let python = root.join("target/otlp-venv/bin/python");
         assert!(
@@ -36,8 +70,7 @@ impl Receiver {
         );
         let mut child = Command::new(python)
             .arg(root.join("tests/otlp_receiver/receiver.py"))
-            .args(["--grpc-port", &grpc_port.to_string()])
-            .args(["--http-port", &http_port.to_string()])
+            .args(args)
             .stdin(Stdio::piped()) // closed when the test process dies: the receiver exits
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -53,6 +86,7 @@ impl Receiver {
             child,
             grpc_port: ports["grpc_port"].as_u64().unwrap() as u16,
             http_port: ports["http_port"].as_u64().unwrap() as u16,
+            https_port: ports["https_port"].as_u64().map(|port| port as u16),
         }
     }
 
@@ -72,6 +106,17 @@ impl Receiver {
     /// The HTTP endpoint, the full URL the exporter posts to.
     pub fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}/v1/metrics", self.http_port)
+    }
+
+    /// The `https` endpoint for `protocol` of a receiver started with [`Receiver::start_tls`].
+    pub fn tls_url(&self, protocol: OtlpProtocol) -> String {
+        match protocol {
+            OtlpProtocol::Grpc => format!("https://127.0.0.1:{}", self.grpc_port),
+            OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => format!(
+                "https://127.0.0.1:{}/v1/metrics",
+                self.https_port.expect("a receiver started with TLS")
+            ),
+        }
     }
 
     /// Every export request received so far.

@@ -1,5 +1,7 @@
 //! The standard OpenTelemetry environment variables, applied over a configuration.
 
+use std::path::PathBuf;
+
 use super::{MetricsConfig, OtlpCompression, OtlpConfig, OtlpProtocol};
 use crate::MetricsError;
 
@@ -11,8 +13,10 @@ impl MetricsConfig {
     }
 
     /// Applies the standard OpenTelemetry variables, read through `lookup`, over this
-    /// configuration: `OTEL_EXPORTER_OTLP_{,METRICS_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`
-    /// (the `METRICS_` form wins), `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`
+    /// configuration: `OTEL_EXPORTER_OTLP_{,METRICS_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`,
+    /// the TLS ones `OTEL_EXPORTER_OTLP_{,METRICS_}{CERTIFICATE,CLIENT_CERTIFICATE,CLIENT_KEY,INSECURE}`
+    /// (files and `true`/`false`; see [`OtlpTlsConfig`](super::OtlpTlsConfig)) (the
+    /// `METRICS_` form wins), `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`
     /// (`cumulative`, `delta`, `lowmemory`, any case), `OTEL_SERVICE_NAME` and
     /// `OTEL_RESOURCE_ATTRIBUTES`.
     ///
@@ -74,6 +78,35 @@ impl MetricsConfig {
                             name,
                             value,
                             "expected `gzip` or `none`",
+                        ))
+                    }
+                };
+            }
+            // An empty variable is one not set, as shells and container specs leave them.
+            let file = |suffix: &str| {
+                var(suffix)
+                    .map(|(_, value)| value.trim().to_owned())
+                    .filter(|value| !value.is_empty())
+                    .map(PathBuf::from)
+            };
+            if let Some(path) = file("CERTIFICATE") {
+                otlp.tls.certificate = Some(path);
+            }
+            if let Some(path) = file("CLIENT_CERTIFICATE") {
+                otlp.tls.client_certificate = Some(path);
+            }
+            if let Some(path) = file("CLIENT_KEY") {
+                otlp.tls.client_key = Some(path);
+            }
+            if let Some((name, value)) = var("INSECURE") {
+                otlp.tls.insecure = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" | "" => false,
+                    _ => {
+                        return Err(MetricsError::config(
+                            name,
+                            value,
+                            "expected `true` or `false`",
                         ))
                     }
                 };

@@ -17,6 +17,11 @@ impl OtlpConfig {
     }
 }
 
+/// Whether `url` asks for TLS.
+pub(crate) fn is_https(url: &str) -> bool {
+    url.starts_with("https://")
+}
+
 /// Why an endpoint URL is refused.
 pub(super) enum UrlProblem {
     /// `user:password@` in the URL.
@@ -25,18 +30,21 @@ pub(super) enum UrlProblem {
     Other(&'static str),
 }
 
-/// Checks the shape of an `http://` URL with a host and an optional port. `https` is refused
-/// because this build has no TLS: refusing it here says so, where the transports would fail
-/// later with little detail.
+/// Checks the shape of an `http://` or `https://` URL with a host and an optional port.
+/// `https` is refused in a build without an OTLP transport (none has TLS): refusing it here
+/// says so, where a transport would fail later with little detail.
 pub(super) fn check_url(url: &str) -> Result<(), UrlProblem> {
-    if url.starts_with("https://") {
+    if is_https(url) && !cfg!(feature = "tls") {
         return Err(UrlProblem::Other(
-            "`https` needs TLS, which this build does not include: use `http://` to a collector you trust (on this host, or behind a TLS-terminating proxy)",
+            "`https` needs TLS, which comes with the OTLP transports: enable the cargo feature `otlp-grpc` or `otlp-http` of metrics-core",
         ));
     }
     let rest = url
         .strip_prefix("http://")
-        .ok_or(UrlProblem::Other("expected an `http://` URL"))?;
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or(UrlProblem::Other(
+            "expected an `http://` URL (or `https://`)",
+        ))?;
     if url.chars().any(char::is_whitespace) {
         return Err(UrlProblem::Other("a URL cannot contain spaces"));
     }
@@ -86,7 +94,11 @@ mod tests {
     fn urls() {
         assert!(check_url("http://127.0.0.1:4317").is_ok());
         assert!(check_url("http://collector.example/v1/metrics").is_ok());
-        assert!(check_url("https://collector.example/v1/metrics").is_err());
+        assert_eq!(
+            check_url("https://collector.example/v1/metrics").is_ok(),
+            cfg!(feature = "tls")
+        );
+        assert!(check_url("https://").is_err());
         assert!(matches!(
             check_url("http://user:pw@h:4317"),
             Err(UrlProblem::Credentials)

@@ -1,6 +1,6 @@
 //! Checks of every configuration value, naming the field at fault (never a header value).
 
-use super::url::{check_url, UrlProblem};
+use super::url::{check_url, is_https, UrlProblem};
 use super::{
     FileFormat, MetricsConfig, OtlpConfig, PrometheusConfig, SpoolConfig, MAX_EXPORT_INTERVAL,
 };
@@ -87,6 +87,7 @@ impl OtlpConfig {
             UrlProblem::Other(reason) => MetricsError::config("otlp.endpoint", &self.endpoint, reason),
         })?;
         check_timeout("otlp.timeout_seconds", self.timeout_seconds)?;
+        self.check_tls()?;
         for (name, value) in &self.headers {
             let field = format!("otlp.headers.{name}");
             if name.is_empty() || !name.bytes().all(is_header_name_byte) {
@@ -155,6 +156,57 @@ const MIN_SPOOL_BYTES: u64 = 4096;
 
 /// The smallest OTLP/JSON file before rotation: a few exports of a small group.
 const MIN_FILE_BYTES: u64 = 4096;
+
+impl OtlpConfig {
+    /// TLS options go with an `https` endpoint, and a client certificate with its key: a
+    /// mismatch is a mistake the exporter would otherwise silently ignore (plain text sent
+    /// where TLS was meant) or report at the first handshake.
+    fn check_tls(&self) -> Result<(), MetricsError> {
+        let tls = &self.tls;
+        let https = is_https(&self.endpoint);
+        if tls.insecure && https {
+            return Err(MetricsError::config(
+                "otlp.tls.insecure",
+                true,
+                "an `https` endpoint cannot be insecure: use `http://` for plain text, or leave `insecure` out",
+            ));
+        }
+        let files = [
+            ("otlp.tls.certificate", &tls.certificate),
+            ("otlp.tls.client_certificate", &tls.client_certificate),
+            ("otlp.tls.client_key", &tls.client_key),
+        ];
+        for (field, path) in files {
+            let Some(path) = path else { continue };
+            if !https {
+                return Err(MetricsError::config(
+                    field,
+                    path,
+                    format!(
+                        "TLS files need an `https://` endpoint, and `otlp.endpoint` is {:?}",
+                        self.endpoint
+                    ),
+                ));
+            }
+            if path.as_os_str().is_empty() {
+                return Err(MetricsError::config(field, path, "must not be empty"));
+            }
+        }
+        match (&tls.client_certificate, &tls.client_key) {
+            (Some(_), None) => Err(MetricsError::config(
+                "otlp.tls.client_key",
+                &tls.client_key,
+                "a client certificate needs its private key (`client_key`, OTEL_EXPORTER_OTLP_CLIENT_KEY)",
+            )),
+            (None, Some(_)) => Err(MetricsError::config(
+                "otlp.tls.client_certificate",
+                &tls.client_certificate,
+                "a client key needs its certificate (`client_certificate`, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// A timeout is a number of seconds from a millisecond (shorter, nothing could be sent:
 /// every export would time out) to an hour.

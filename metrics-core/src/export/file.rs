@@ -71,7 +71,10 @@ impl FileExporter {
                 max_bytes: config.max_bytes,
                 keep_files: config.keep_files,
             },
-            context: OtlpContext::new(MetricsConfig::default().resource(), SystemTime::now()),
+            context: OtlpContext::new(
+                MetricsConfig::default().resource(),
+                super::process::start_or_now(),
+            ),
             path: config.path,
             pretty: config.pretty_print,
             last_len: AtomicU64::new(0),
@@ -84,7 +87,7 @@ impl FileExporter {
     /// `resource_attributes`), as the OTLP exporter's requests do. `create_exporter` sets it.
     pub fn with_resource(mut self, config: &MetricsConfig) -> Self {
         let start = self.context.start_time_unix_nano();
-        self.context = OtlpContext::new(config.resource(), SystemTime::now());
+        self.context = OtlpContext::new(config.resource(), super::process::start_or_now());
         self.context.set_start_time_unix_nano(start);
         self
     }

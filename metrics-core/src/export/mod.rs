@@ -13,6 +13,7 @@ mod file;
 mod lines;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 mod otlp;
+mod process;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 
@@ -22,6 +23,8 @@ pub use async_trait::async_trait;
 pub use composite::CompositeExporter;
 pub use factory::create_exporter;
 pub use file::FileExporter;
+#[cfg(all(feature = "otlp-http", feature = "otel-sdk"))]
+pub(crate) use otlp::plain_http_tls;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub use otlp::{OtlpEncoding, OtlpExporter, SpoolStatus, MAX_RESEND_BYTES, MAX_RESEND_ENTRIES};
 #[cfg(feature = "prometheus")]

@@ -81,6 +81,13 @@ fn sdk_temporality(otlp: &OtlpConfig) -> Temporality {
 /// asked).
 fn exporter(otlp: &OtlpConfig) -> Result<MetricExporter, MetricsError> {
     let url = otlp.export_url();
+    if url.starts_with("https://") {
+        return Err(MetricsError::config(
+            "otlp.endpoint",
+            &url,
+            "the OpenTelemetry SDK bridge speaks plain `http://` only (the OTLP exporter of `create_exporter` has TLS)",
+        ));
+    }
     let built = match otlp.protocol {
         OtlpProtocol::Grpc => grpc(otlp, &url),
         OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => http(otlp, &url),
@@ -148,11 +155,17 @@ fn http(otlp: &OtlpConfig, url: &str) -> Result<MetricExporter, String> {
 /// reqwest's blocking client, built on a thread of its own: it starts a runtime, which
 /// panics inside a Tokio worker. Redirects are not followed (headers carry secrets).
 fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+    // With `otlp-http` also enabled, reqwest has rustls without a crypto provider: give it
+    // a configuration on ring (trusting nothing: the bridge speaks plain HTTP only).
+    #[cfg(feature = "otlp-http")]
+    let tls = crate::export::plain_http_tls()?;
     std::thread::spawn(move || {
-        reqwest::blocking::Client::builder()
+        let builder = reqwest::blocking::Client::builder()
             .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+            .redirect(reqwest::redirect::Policy::none());
+        #[cfg(feature = "otlp-http")]
+        let builder = builder.tls_backend_preconfigured(tls);
+        builder.build()
     })
     .join()
     .map_err(|_| "building the blocking HTTP client panicked".to_owned())?

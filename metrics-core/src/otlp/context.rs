@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{json, wire};
+use crate::PointTimes;
 
 /// The instrumentation scope of every request: this crate, with its version.
 pub const SCOPE_NAME: &str = env!("CARGO_PKG_NAME");
@@ -30,8 +31,10 @@ const SDK_ATTRIBUTES: [(&str, &str); 3] = [
 ///   twice keeps its last value, at its first place.
 /// - **Scope**: [`SCOPE_NAME`] with [`SCOPE_VERSION`].
 /// - **Start time**: when counting began, carried by counters' and up-down counters' points
-///   (OTLP cumulative Sums); gauges carry none.
-/// - **Time**: the snapshot's time, carried by every point.
+///   (OTLP cumulative Sums); gauges carry none. A group's field marked
+///   `#[metric(start_time)]` takes precedence.
+/// - **Time**: the snapshot's time, carried by every point. A group's field marked
+///   `#[metric(timestamp)]` takes precedence.
 ///
 /// Times are Unix nanoseconds; a `SystemTime` before 1970 counts as 0, one after 2554 as
 /// `u64::MAX` nanoseconds.
@@ -131,6 +134,24 @@ impl OtlpContext {
     pub fn start_time_unix_nano(&self) -> u64 {
         self.start_time_unix_nano
     }
+
+    /// The start time and time of a group's points: the group's own where it gives them
+    /// (its marked fields), else this context's.
+    pub(super) fn times(&self, group: PointTimes) -> RequestTimes {
+        RequestTimes {
+            start_time_unix_nano: group
+                .start_time_unix_nano
+                .unwrap_or(self.start_time_unix_nano),
+            time_unix_nano: group.time_unix_nano.unwrap_or(self.time_unix_nano),
+        }
+    }
+}
+
+/// The times one request's points carry, in Unix nanoseconds.
+#[derive(Clone, Copy)]
+pub(super) struct RequestTimes {
+    pub(super) start_time_unix_nano: u64,
+    pub(super) time_unix_nano: u64,
 }
 
 impl fmt::Debug for OtlpContext {

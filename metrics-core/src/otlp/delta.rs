@@ -85,11 +85,12 @@ impl Deltas {
         G: ?Sized + DynMetricsGroup,
     {
         let prepared = super::prepared::prepared(group.schema());
-        let start = self.begin(group.schema(), context);
-        super::protobuf::encode(out, context, prepared, Some(start), |visitor| {
+        let times = context.times(group.point_times());
+        let start = self.begin(group.schema(), times.start_time_unix_nano);
+        super::protobuf::encode(out, context, times, prepared, Some(start), |visitor| {
             self.visit(group, &prepared.metrics, visitor)
         });
-        self.time = Some(context.time_unix_nano);
+        self.time = Some(times.time_unix_nano);
     }
 
     /// Like [`super::encode_json`], with counters as delta Sums since the previous call's
@@ -99,11 +100,17 @@ impl Deltas {
         G: ?Sized + DynMetricsGroup,
     {
         let prepared = super::prepared::prepared(group.schema());
-        let start = self.begin(group.schema(), context);
-        super::json::encode(out, context, &prepared.metrics, Some(start), |visitor| {
-            self.visit(group, &prepared.metrics, visitor)
-        });
-        self.time = Some(context.time_unix_nano);
+        let times = context.times(group.point_times());
+        let start = self.begin(group.schema(), times.start_time_unix_nano);
+        super::json::encode(
+            out,
+            context,
+            times,
+            &prepared.metrics,
+            Some(start),
+            |visitor| self.visit(group, &prepared.metrics, visitor),
+        );
+        self.time = Some(times.time_unix_nano);
     }
 
     /// Whether this state is of `schema`'s group type (or of none yet).
@@ -120,14 +127,14 @@ impl Deltas {
     }
 
     /// The deltas' start time; forgets everything if `schema` is another group type's.
-    fn begin(&mut self, schema: &'static GroupSchema, context: &super::OtlpContext) -> u64 {
+    fn begin(&mut self, schema: &'static GroupSchema, first_start: u64) -> u64 {
         if !self.is_for(schema) {
             *self = Deltas {
                 schema: Some(schema),
                 ..Deltas::default()
             };
         }
-        self.time.unwrap_or(context.start_time_unix_nano)
+        self.time.unwrap_or(first_start)
     }
 
     fn visit<G>(&mut self, group: &G, metrics: &[PreparedMetric], visitor: &mut dyn Visitor)

@@ -3,7 +3,7 @@
 
 use serde_json::ser::{CompactFormatter, Formatter};
 
-use super::context::OtlpContext;
+use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{NumberValue, PreparedMetric};
 use super::walk::{walk, Sink};
 use crate::labels::LabelValue;
@@ -73,6 +73,7 @@ impl Times {
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
+    point_times: RequestTimes,
     metrics: &[PreparedMetric],
     delta_start: Option<u64>,
     visit: impl FnOnce(&mut dyn Visitor),
@@ -84,8 +85,8 @@ pub(super) fn encode(
     out.extend_from_slice(b",\"metrics\":[");
     let mut sink = JsonSink {
         out,
-        times: Times::new(context.start_time_unix_nano, context.time_unix_nano),
-        delta_times: delta_start.map(|start| Times::new(start, context.time_unix_nano)),
+        times: Times::new(point_times.start_time_unix_nano, point_times.time_unix_nano),
+        delta_times: delta_start.map(|start| Times::new(start, point_times.time_unix_nano)),
         first_metric: true,
         first_point: true,
     };

@@ -4,7 +4,8 @@
 //!
 //! - Counters are monotonic cumulative Sums, up-down counters non-monotonic cumulative Sums,
 //!   both with the context's start time; gauges are Gauges, without one. Every point carries
-//!   the context's time.
+//!   the context's time. A group's fields marked `#[metric(start_time)]` and
+//!   `#[metric(timestamp)]` ([`PointTimes`](crate::PointTimes)) take precedence over both.
 //! - A labeled map gives one point per entry, with its key as the label's attribute.
 //! - Integers are `as_int` (signed 64-bit): unsigned values above `i64::MAX` are sent as
 //!   `i64::MAX`. Floats are `as_double`; NaN and infinities are left out.
@@ -89,7 +90,8 @@ where
     G: ?Sized + DynMetricsGroup,
 {
     let prepared = prepared::prepared(group.schema());
-    protobuf::encode(out, context, prepared, None, |visitor| {
+    let times = context.times(group.point_times());
+    protobuf::encode(out, context, times, prepared, None, |visitor| {
         group.visit_metrics(visitor)
     });
 }
@@ -101,7 +103,8 @@ where
     G: ?Sized + DynMetricsGroup,
 {
     let prepared = prepared::prepared(group.schema());
-    json::encode(out, context, &prepared.metrics, None, |visitor| {
+    let times = context.times(group.point_times());
+    json::encode(out, context, times, &prepared.metrics, None, |visitor| {
         group.visit_metrics(visitor)
     });
 }

@@ -11,7 +11,7 @@
 //!       aggregation_temporality (2), is_monotonic (3) } } } } }
 //! ```
 
-use super::context::OtlpContext;
+use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{NumberValue, Prepared, PreparedMetric};
 use super::walk::{walk, Sink};
 use super::wire::{self, Nested};
@@ -23,6 +23,7 @@ use crate::Visitor;
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
+    point_times: RequestTimes,
     prepared: &Prepared,
     delta_start: Option<u64>,
     visit: impl FnOnce(&mut dyn Visitor),
@@ -37,8 +38,8 @@ pub(super) fn encode(
     out.extend_from_slice(&context.scope_protobuf);
     let mut sink = ProtobufSink {
         out,
-        times: times(context.start_time_unix_nano, context.time_unix_nano),
-        delta_times: delta_start.map(|start| times(start, context.time_unix_nano)),
+        times: times(point_times.start_time_unix_nano, point_times.time_unix_nano),
+        delta_times: delta_start.map(|start| times(start, point_times.time_unix_nano)),
         open: None,
     };
     walk(&prepared.metrics, visit, &mut sink);

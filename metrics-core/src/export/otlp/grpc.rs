@@ -11,9 +11,11 @@ use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::connector::TlsConnect;
 use super::response::{self, Rejected};
 use super::retry::Failure;
-use super::{cause, Redactor};
+use super::tls::Tls;
+use super::{cause, transport_failure, Redactor};
 use crate::config::{OtlpCompression, OtlpConfig};
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
@@ -31,15 +33,26 @@ pub(super) struct Grpc {
     endpoint: Endpoint,
     metadata: MetadataMap,
     gzip: bool,
+    /// For an `https` endpoint, its TLS, which tonic's channel connects through.
+    tls: Option<(Tls, TlsConnect)>,
     channel: Mutex<Option<(tokio::runtime::Id, Channel)>>,
 }
 
 impl Grpc {
-    pub(super) fn new(config: &OtlpConfig, url: &str, timeout: Duration) -> Result<Self, String> {
+    pub(super) fn new(
+        config: &OtlpConfig,
+        url: &str,
+        timeout: Duration,
+        tls: Option<Tls>,
+    ) -> Result<Self, String> {
         let endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|e| format!("invalid gRPC endpoint: {}", cause(&e)))?
             .connect_timeout(timeout)
             .tcp_nodelay(true);
+        let tls = tls.map(|tls| {
+            let connector = TlsConnect::new(tls.client_config(b"h2"));
+            (tls, connector)
+        });
         let mut metadata = MetadataMap::new();
         for (name, value) in &config.headers {
             // Validation admits only valid names and values; the message never shows a value.
@@ -53,6 +66,7 @@ impl Grpc {
             endpoint,
             metadata,
             gzip: config.compression == OtlpCompression::Gzip,
+            tls,
             channel: Mutex::new(None),
         })
     }
@@ -70,7 +84,12 @@ impl Grpc {
         match &*cached {
             Some((id, channel)) if *id == runtime => Ok(channel.clone()),
             _ => {
-                let channel = self.endpoint.connect_lazy();
+                let channel = match &self.tls {
+                    Some((_, connector)) => {
+                        self.endpoint.connect_with_connector_lazy(connector.clone())
+                    }
+                    None => self.endpoint.connect_lazy(),
+                };
                 *cached = Some((runtime, channel.clone()));
                 Ok(channel)
             }
@@ -88,10 +107,9 @@ impl Grpc {
         if self.gzip {
             grpc = grpc.send_compressed(CompressionEncoding::Gzip);
         }
-        grpc.ready().await.map_err(|e| Failure::Transient {
-            message: format!("could not connect: {}", cause(&e)),
-            after: None,
-        })?;
+        grpc.ready()
+            .await
+            .map_err(|e| transport_failure(&e, self.tls(), true))?;
         let mut request = tonic::Request::new(body);
         *request.metadata_mut() = self.metadata.clone();
         let path = PathAndQuery::from_static(EXPORT_PATH);
@@ -103,8 +121,12 @@ impl Grpc {
             // A response message is only sent with an OK status: one too large to read
             // still says the export was delivered, and must not be sent again.
             Err(status) if is_oversized_response(&status) => Ok(Ok(())),
-            Err(status) => Err(classify(&status, redactor)),
+            Err(status) => Err(classify(&status, redactor, self.tls())),
         }
+    }
+
+    fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref().map(|(tls, _)| tls)
     }
 }
 
@@ -119,10 +141,14 @@ fn is_oversized_response(status: &Status) -> bool {
 /// Retryable or not, per the OTLP specification's table of gRPC codes; the message names the
 /// cause once: the connection error if there was one, else the code and the collector's
 /// message (redacted).
-fn classify(status: &Status, redactor: &Redactor) -> Failure {
+fn classify(status: &Status, redactor: &Redactor, tls: Option<&Tls>) -> Failure {
     let retry_info = response::retry_info(status.details());
     let message = match std::error::Error::source(status) {
-        Some(source) => format!("could not connect: {}", cause(source)),
+        // A TLS handshake failure is permanent whatever the code; else the code decides.
+        Some(source) => match transport_failure(source, tls, true) {
+            tls @ Failure::Permanent(_) => return tls,
+            Failure::Transient { message, .. } => message,
+        },
         None => redactor.redact(&format!(
             "gRPC status {:?}: {}",
             status.code(),

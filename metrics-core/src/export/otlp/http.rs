@@ -9,7 +9,8 @@ use reqwest::{redirect, Client, Response, StatusCode};
 
 use super::response::{self, Rejected};
 use super::retry::Failure;
-use super::{cause, Redactor};
+use super::tls::{self, Tls};
+use super::{cause, transport_failure, Redactor};
 use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
 
 /// The most of a response body read: enough for any status message or partial success.
@@ -25,10 +26,17 @@ pub(super) struct Http {
     url: String,
     json: bool,
     gzip: bool,
+    /// For an `https` endpoint, its TLS, to explain a failed handshake.
+    tls: Option<Tls>,
 }
 
 impl Http {
-    pub(super) fn new(config: &OtlpConfig, url: &str, timeout: Duration) -> Result<Self, String> {
+    pub(super) fn new(
+        config: &OtlpConfig,
+        url: &str,
+        timeout: Duration,
+        tls: Option<Tls>,
+    ) -> Result<Self, String> {
         let json = config.protocol == OtlpProtocol::HttpJson;
         let gzip = config.compression == OtlpCompression::Gzip;
         let mut headers = HeaderMap::new();
@@ -50,10 +58,15 @@ impl Http {
         if gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
+        let tls_config = match &tls {
+            Some(tls) => tls.client_config(b"http/1.1"),
+            None => tls::plain_http_config()?,
+        };
         let client = Client::builder()
             .default_headers(headers)
             .redirect(redirect::Policy::none())
             .connect_timeout(timeout)
+            .tls_backend_preconfigured(tls_config)
             .build()
             .map_err(|e| format!("building the HTTP client failed: {}", cause(&e)))?;
         Ok(Http {
@@ -61,6 +74,7 @@ impl Http {
             url: url.to_owned(),
             json,
             gzip,
+            tls,
         })
     }
 
@@ -90,14 +104,7 @@ impl Http {
             .body(body)
             .send()
             .await
-            .map_err(|e| Failure::Transient {
-                message: if e.is_connect() {
-                    format!("could not connect: {}", cause(&e))
-                } else {
-                    cause(&e)
-                },
-                after: None,
-            })?;
+            .map_err(|e| transport_failure(&e, self.tls.as_ref(), e.is_connect()))?;
         let status = response.status();
         if status.is_success() {
             let body = read_body(response).await;

@@ -8,12 +8,19 @@
 //! spooled; the transports know nothing of it.
 
 #[cfg(feature = "otlp-grpc")]
+mod connector;
+#[cfg(feature = "otlp-grpc")]
 mod grpc;
 #[cfg(feature = "otlp-http")]
 mod http;
+
 mod response;
 mod retry;
 mod spool;
+mod tls;
+
+#[cfg(all(feature = "otlp-http", feature = "otel-sdk"))]
+pub(crate) use tls::plain_http_config as plain_http_tls;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +34,7 @@ use self::response::Rejected;
 use self::retry::{Failure, Outcome};
 use self::spool::{Listed, Resending, Spool};
 pub use self::spool::{OtlpEncoding, SpoolStatus};
+use self::tls::Tls;
 use super::MetricsExporter;
 use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
 use crate::otlp::{encode_json, encode_protobuf, Deltas, OtlpContext};
@@ -37,7 +45,9 @@ use crate::{DynMetricsGroup, MetricsError, Number, Visitor};
 ///
 /// Each export is one `ExportMetricsServiceRequest` (see [`crate::otlp`]): counters are
 /// monotonic cumulative Sums and up-down counters non-monotonic cumulative Sums, both starting
-/// when the exporter was created; gauges are Gauges; every point carries the export's time.
+/// at the process start (on Linux; elsewhere when the exporter was created) unless the group
+/// has a field marked `#[metric(start_time)]`; gauges are Gauges, without a start time; every
+/// point carries the export's time, or the group's field marked `#[metric(timestamp)]`.
 /// Map fields export every entry. NaN and infinities are left out and logged as a warning
 /// naming the metric; unsigned integers above `i64::MAX` are sent as `i64::MAX`.
 pub struct OtlpExporter {
@@ -89,7 +99,7 @@ enum Transport {
     #[cfg(feature = "otlp-grpc")]
     Grpc(Box<grpc::Grpc>),
     #[cfg(feature = "otlp-http")]
-    Http(http::Http),
+    Http(Box<http::Http>),
 }
 
 impl fmt::Debug for OtlpExporter {
@@ -108,7 +118,9 @@ impl OtlpExporter {
     /// An exporter for `otlp`, with the resource attributes of `config` (`service.name`,
     /// `service.namespace` if set, and `resource_attributes`). `otlp` is validated first.
     ///
-    /// Counters' start time is this call's time. Needs no Tokio runtime; exports run in one.
+    /// Counters' start time is the process start (see the type's documentation). For an
+    /// `https` endpoint the TLS files are read here: a missing or unparsable one fails the
+    /// creation, naming it. Needs no Tokio runtime; exports run in one.
     pub fn new(config: &MetricsConfig, otlp: &OtlpConfig) -> Result<Self, MetricsError> {
         otlp.validate()?;
         let url = otlp.export_url();
@@ -118,16 +130,21 @@ impl OtlpExporter {
             protocol: otlp.protocol.as_str(),
             reason,
         };
+        // Validation allows TLS files with an `https` endpoint only.
+        let tls = match url.starts_with("https://") {
+            true => Some(Tls::load(&otlp.tls).map_err(failed)?),
+            false => None,
+        };
         let transport =
             match otlp.protocol {
                 #[cfg(feature = "otlp-grpc")]
                 OtlpProtocol::Grpc => Transport::Grpc(Box::new(
-                    grpc::Grpc::new(otlp, &url, timeout).map_err(failed)?,
+                    grpc::Grpc::new(otlp, &url, timeout, tls).map_err(failed)?,
                 )),
                 #[cfg(feature = "otlp-http")]
-                OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => {
-                    Transport::Http(http::Http::new(otlp, &url, timeout).map_err(failed)?)
-                }
+                OtlpProtocol::HttpBinary | OtlpProtocol::HttpJson => Transport::Http(Box::new(
+                    http::Http::new(otlp, &url, timeout, tls).map_err(failed)?,
+                )),
                 #[allow(unreachable_patterns)]
                 protocol => {
                     return Err(failed(format!(
@@ -152,7 +169,7 @@ impl OtlpExporter {
             protocol: otlp.protocol,
             header_names,
             timeout,
-            context: OtlpContext::new(config.resource(), SystemTime::now()),
+            context: OtlpContext::new(config.resource(), super::process::start_or_now()),
             transport,
             redactor: Redactor::new(otlp.headers.values()),
             url,
@@ -651,6 +668,27 @@ impl Redactor {
             }
         }
         text
+    }
+}
+
+/// A failure to reach the collector (`connecting`) or to exchange with it: TLS's, which says
+/// so (see [`Tls::failure`]), or a transient one named by its innermost cause.
+fn transport_failure(
+    error: &(dyn std::error::Error + 'static),
+    tls: Option<&Tls>,
+    connecting: bool,
+) -> Failure {
+    if let Some(failure) = tls.and_then(|tls| tls.failure(error)) {
+        return failure;
+    }
+    let cause = cause(error);
+    Failure::Transient {
+        message: if connecting {
+            format!("could not connect: {cause}")
+        } else {
+            cause
+        },
+        after: None,
     }
 }
 
