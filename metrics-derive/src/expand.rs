@@ -10,6 +10,7 @@ use crate::ast::{type_text, Container, Field, Role};
 use crate::attr::{Kind, MetricKeys, LABEL};
 use crate::check;
 use crate::errors::Errors;
+use crate::serde_attr::quoted_json_key;
 
 /// Up to this many fields, `write_json` and `visit` inline every field's code; see `expand`.
 const INLINE_FIELDS: usize = 16;
@@ -62,15 +63,20 @@ fn expand(container: &Container) -> TokenStream {
             <#ty as ::metrics_core::__private::Field>::#visit(&self.#member, visitor);
         }
     });
-    let json_fields = container.fields.iter().enumerate().map(|(i, field)| {
+    // Serde-skipped fields have no member: their type need not be `Serialize`.
+    let json_members: Vec<(&Field, String)> = container
+        .fields
+        .iter()
+        .filter_map(|field| Some((field, container.json_key(field)?)))
+        .collect();
+    let json_fields = json_members.iter().enumerate().map(|(i, (field, key))| {
         let ty = field.ty;
         // The member takes the type's span too, so that a missing trait points at the type
         // rather than at the whole field.
         let mut member = field.ident.clone();
         member.set_span(ty.span());
         let first = i == 0;
-        // Field names are identifiers, which JSON strings hold unescaped.
-        let quoted_key = format!("\"{}\"", field.serde_name());
+        let quoted_key = quoted_json_key(key);
         let compact = format!("{}{quoted_key}:", if first { '{' } else { ',' });
         if matches!(field.role, Role::Skipped) {
             quote_spanned! {ty.span()=>
@@ -99,9 +105,8 @@ fn expand(container: &Container) -> TokenStream {
         }
     });
 
-    // The first member opens the object; only an empty struct opens it on its own.
-    let open = container
-        .fields
+    // The first member opens the object; only a struct without members opens it on its own.
+    let open = json_members
         .is_empty()
         .then(|| quote!(::metrics_core::__private::Formatter::begin_object(format, writer)?;));
 
