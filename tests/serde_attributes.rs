@@ -25,6 +25,8 @@ fn names<T: MetricsGroup>() -> Vec<String> {
 
 macro_rules! rename_all_case {
     ($name:ident, $rule:literal) => {
+        // `double__underscore`: how each rule treats a run of underscores.
+        #[allow(non_snake_case)]
         #[derive(MetricsGroup, Serialize, Deserialize, Debug, PartialEq, Default)]
         #[serde(rename_all = $rule)]
         struct $name {
@@ -176,6 +178,8 @@ struct Inner {
     aliased: u8,
 }
 
+// Fields in neither the metrics nor the JSON are never read: their absence is the point.
+#[allow(dead_code)]
 #[derive(MetricsGroup, Serialize)]
 #[serde(rename = "NotInTheJson", deny_unknown_fields)]
 struct Outer {
@@ -271,6 +275,8 @@ fn serde_skipped_fields_are_still_metrics_and_serde_renames_are_not_metric_names
 }
 
 /// Every member skipped: serde writes `{}`, as does an empty struct.
+// Fields in neither the metrics nor the JSON are never read: their absence is the point.
+#[allow(dead_code)]
 #[derive(MetricsGroup, Serialize)]
 struct AllSkipped {
     #[serde(skip)]
@@ -281,6 +287,8 @@ struct AllSkipped {
 }
 
 /// The first field skipped: the next one opens the object.
+// Fields in neither the metrics nor the JSON are never read: their absence is the point.
+#[allow(dead_code)]
 #[derive(MetricsGroup, Serialize)]
 #[serde(rename_all = "kebab-case")]
 struct FirstSkipped {
@@ -306,6 +314,8 @@ fn skipped_members_leave_valid_objects() {
 }
 
 /// More than the derive's inlining threshold, so the out-of-line member writers are used.
+// Fields in neither the metrics nor the JSON are never read: their absence is the point.
+#[allow(dead_code)]
 #[derive(MetricsGroup, Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct Wide {

@@ -185,7 +185,7 @@ impl RenameRule {
     const ALL: [(&'static str, RenameRule); 8] = [
         ("lowercase", RenameRule::Lower),
         ("UPPERCASE", RenameRule::Upper),
-        ("Pascal", RenameRule::Pascal),
+        ("PascalCase", RenameRule::Pascal),
         ("camelCase", RenameRule::Camel),
         ("snake_case", RenameRule::Snake),
         ("SCREAMING_SNAKE_CASE", RenameRule::ScreamingSnake),
@@ -285,7 +285,7 @@ mod tests {
             assert_eq!(apply("lowercase"), original);
             assert_eq!(apply("snake_case"), original);
             assert_eq!(apply("UPPERCASE"), upper);
-            assert_eq!(apply("Pascal"), pascal);
+            assert_eq!(apply("PascalCase"), pascal);
             assert_eq!(apply("camelCase"), camel);
             assert_eq!(apply("SCREAMING_SNAKE_CASE"), screaming);
             assert_eq!(apply("kebab-case"), kebab);
