@@ -7,6 +7,7 @@ pub use std::io::Write;
 
 pub use crate::field::{Field, Shape, SkippedField};
 pub use crate::json::JsonFormat;
+pub use crate::prometheus::collisions::prometheus_name_collision;
 pub use crate::schema::build::{
     duplicate_name, field, group, metric_count, name_too_long, FieldSpec, Message,
 };

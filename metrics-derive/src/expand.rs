@@ -46,6 +46,7 @@ fn expand(container: &Container) -> TokenStream {
         .enumerate()
         .map(|(i, field)| type_checks(field, i));
     let unique_names_checks = unique_names_checks(&metric_fields);
+    let prometheus_names_check = prometheus_names_check(ident);
     // Inlining every field's code keeps a small struct's `visit` and `write_json` as fast as
     // hand-written code; for a large struct it makes LLVM's time grow faster than linearly
     // with the function's size (BENCHMARKS.md, "Compile time"), so each field becomes one
@@ -121,6 +122,7 @@ fn expand(container: &Container) -> TokenStream {
                 #(#type_checks)*
             };
             #(#unique_names_checks)*
+            #prometheus_names_check
 
             #[automatically_derived]
             impl ::metrics_core::__private::MetricsGroup for #ident {
@@ -403,6 +405,19 @@ fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
         }
     }
     checks
+}
+
+/// Two metrics whose Prometheus names are the same (`a.b` and `a_b`, through nested groups
+/// too) cannot both be exposed; only the compiler sees the nested groups' names, so this is a
+/// `const` check over the whole schema tree, spanned at the struct's name.
+fn prometheus_names_check(ident: &syn::Ident) -> TokenStream {
+    let check = fails_with(
+        ident.span(),
+        quote!(::metrics_core::__private::prometheus_name_collision::<
+            { ::metrics_core::__private::metric_count(FIELDS) },
+        >(FIELDS)),
+    );
+    quote!(const _: () = #check;)
 }
 
 /// What is emitted alongside errors: impls with an empty schema, so that uses of the type

@@ -5,6 +5,7 @@
 //! No dependencies and nothing but plain and `const` functions, so that it adds nothing
 //! measurable to either crate's build.
 
+pub mod prometheus;
 mod unit;
 
 pub use unit::{check_unit, UnitProblem};
