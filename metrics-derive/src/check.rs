@@ -27,6 +27,7 @@ pub(crate) fn check(container: &Container, errors: &mut Errors) {
     }
     names_are_valid(container, errors);
     names_are_unique(container, errors);
+    crate::prometheus_names::prometheus_names_are_unique(container, errors);
 }
 
 /// A counter only goes up, so its values are unsigned. Judged here for the std types the

@@ -10,6 +10,7 @@ use crate::ast::{type_text, Container, Field, Role};
 use crate::attr::{Kind, MetricKeys, LABEL};
 use crate::check;
 use crate::errors::Errors;
+use crate::prometheus_names;
 use crate::serde_attr::quoted_json_key;
 
 /// Up to this many fields, `write_json` and `visit` inline every field's code; see `expand`.
@@ -46,7 +47,9 @@ fn expand(container: &Container) -> TokenStream {
         .enumerate()
         .map(|(i, field)| type_checks(field, i));
     let unique_names_checks = unique_names_checks(&metric_fields);
-    let prometheus_names_check = prometheus_names_check(ident);
+    // A flat group's names are judged in `check`; the `const` check costs build time.
+    let prometheus_names_check =
+        prometheus_names::may_nest(container).then(|| prometheus_names_check(ident));
     // Inlining every field's code keeps a small struct's `visit` and `write_json` as fast as
     // hand-written code; for a large struct it makes LLVM's time grow faster than linearly
     // with the function's size (BENCHMARKS.md, "Compile time"), so each field becomes one
@@ -409,7 +412,8 @@ fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
 
 /// Two metrics whose Prometheus names are the same (`a.b` and `a_b`, through nested groups
 /// too) cannot both be exposed; only the compiler sees the nested groups' names, so this is a
-/// `const` check over the whole schema tree, spanned at the struct's name.
+/// `const` check over the whole schema tree, spanned at the struct's name (see
+/// `prometheus_names`).
 fn prometheus_names_check(ident: &syn::Ident) -> TokenStream {
     let check = fails_with(
         ident.span(),

@@ -12,6 +12,7 @@ mod attr;
 mod check;
 mod errors;
 mod expand;
+mod prometheus_names;
 mod serde_attr;
 
 use proc_macro::TokenStream;

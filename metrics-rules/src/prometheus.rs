@@ -83,18 +83,30 @@ impl PrometheusName {
 
     /// Appends `bytes` (UTF-8) with every character outside `[a-zA-Z0-9_]` as one `_`; for
     /// a metric name, `:` is kept and runs of `_` become one.
+    ///
+    /// Written for the compiler's interpreter, which runs it for every metric of a group
+    /// with nested groups: few calls and no lookback per byte.
     const fn push_sanitized(&mut self, bytes: &[u8], metric_name: bool) {
+        let mut after_underscore = self.len > 0 && self.bytes[self.len - 1] == b'_';
         let mut i = 0;
-        while i < bytes.len() {
+        while i < bytes.len() && self.len < CAPACITY {
             let b = bytes[i];
-            if b.is_ascii_alphanumeric() || (metric_name && b == b':') {
-                self.push(b);
-            } else if is_continuation(b) {
-                // The rest of a character whose first byte became `_`.
-            } else if !(metric_name && self.ends_with(b"_")) {
-                self.push(b'_');
-            }
             i += 1;
+            let keep =
+                matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9') || (metric_name && b == b':');
+            let out = if keep {
+                b
+            } else if b & 0b1100_0000 == 0b1000_0000 {
+                // The rest of a character whose first byte became `_`.
+                continue;
+            } else if metric_name && after_underscore {
+                continue;
+            } else {
+                b'_'
+            };
+            self.bytes[self.len] = out;
+            self.len += 1;
+            after_underscore = out == b'_';
         }
     }
 
@@ -160,15 +172,25 @@ pub const fn family_name(parts: &[&str], kind: &str, unit: &str) -> PrometheusNa
 /// The samples' name (and the text format 0.0.4's family name) for a family name:
 /// `family` plus `_total` for a counter.
 pub const fn sample_name(mut family: PrometheusName, kind: &str) -> PrometheusName {
-    if str_eq(kind, COUNTER) {
-        family.push_bytes(b"_total");
-    }
+    family.push_bytes(sample_suffix(kind).as_bytes());
     family
+}
+
+/// What a sample name adds to the family name: `_total` for a counter, else nothing.
+pub const fn sample_suffix(kind: &str) -> &'static str {
+    if str_eq(kind, COUNTER) {
+        "_total"
+    } else {
+        ""
+    }
 }
 
 /// The suffix word(s) for `unit` on a metric of `kind`, sanitized: OpenMetrics' `# UNIT`.
 /// Empty when the unit gives none.
 pub const fn unit_suffix(unit: &str, kind: &str) -> PrometheusName {
+    if unit.is_empty() {
+        return PrometheusName::EMPTY;
+    }
     let unit = without_annotations(unit.as_bytes());
     let unit = trim(unit.as_bytes(), WHITESPACE);
     if bytes_eq(unit, b"1") {
@@ -328,11 +350,6 @@ const fn trim<'a>(mut bytes: &'a [u8], set: &[u8]) -> &'a [u8] {
         bytes = rest;
     }
     bytes
-}
-
-/// A UTF-8 continuation byte: not the start of a character.
-const fn is_continuation(b: u8) -> bool {
-    b & 0b1100_0000 == 0b1000_0000
 }
 
 const fn find(bytes: &[u8], b: u8) -> Option<usize> {

@@ -1,13 +1,16 @@
 //! The compile-time check that no two metrics of a group share a Prometheus name once
 //! mapped (`a.b` and `a_b`; a counter `jobs`, whose samples are `jobs_total`, and a gauge
-//! `jobs_total`): the derive calls [`prometheus_name_collision`] in a `const` item of every
-//! group, so such a group does not compile, and the encoder never meets one.
+//! `jobs_total`), so such a group does not compile and the encoder never meets one. The
+//! derive judges the fields it knows to be metrics itself; for a group with a field that may
+//! be a nested group, it also calls [`prometheus_name_collision`] in a `const` item, which
+//! sees the whole tree.
 //!
-//! Names are rendered by `metrics_rules::prometheus`, the encoder's own rules. A wide group
-//! must stay cheap to compile, so each metric's two names are rendered once and hashed, and
-//! only pairs whose hashes match are rendered again and compared whole.
+//! Names are rendered by `metrics_rules::prometheus`, the encoder's own rules. The compiler's
+//! interpreter takes about 4 ms a name, so each metric's two names are rendered once and
+//! hashed, the hashes sorted, and only pairs whose hashes match rendered again and compared
+//! whole.
 
-use metrics_rules::prometheus::{family_name, sample_name, PrometheusName};
+use metrics_rules::prometheus::{family_name, sample_name, sample_suffix, PrometheusName};
 
 use crate::schema::build::{Message, PartedName};
 use crate::schema::{MetricDescriptor, NestedGroup, SchemaField};
@@ -16,24 +19,85 @@ use crate::schema::{MetricDescriptor, NestedGroup, SchemaField};
 /// the same Prometheus family name (OpenMetrics) or sample name (and text format family
 /// name), a message naming both and that name; empty otherwise.
 pub const fn prometheus_name_collision<const N: usize>(fields: &[SchemaField]) -> Message {
-    let mut hashes = [(0u64, 0u64); N];
+    let mut families = [(0u64, 0usize); N];
+    let mut samples = [(0u64, 0usize); N];
     let mut count = 0;
-    hash_names(fields, PartedName::EMPTY, &mut hashes, &mut count);
-    let mut a = 0;
-    while a < N {
-        let mut b = a + 1;
-        while b < N {
-            if hashes[a].0 == hashes[b].0 || hashes[a].1 == hashes[b].1 {
-                let message = collision(fields, a, b);
-                if !message.is_empty() {
-                    return message;
-                }
+    hash_names(
+        fields,
+        PartedName::EMPTY,
+        &mut families,
+        &mut samples,
+        &mut count,
+    );
+    let message = first_clash(fields, &mut families);
+    if !message.is_empty() {
+        return message;
+    }
+    first_clash(fields, &mut samples)
+}
+
+/// The message for the first pair of metrics whose names (by their `(hash, metric index)`
+/// in `hashes`) are the same. Sorting keeps a wide group's check near-linear: comparing
+/// every pair of 200 metrics cost more compile time than the rest of the derive.
+const fn first_clash(fields: &[SchemaField], hashes: &mut [(u64, usize)]) -> Message {
+    sort(hashes);
+    let mut i = 0;
+    while i < hashes.len() {
+        let mut j = i + 1;
+        while j < hashes.len() && hashes[j].0 == hashes[i].0 {
+            let (a, b) = (hashes[i].1, hashes[j].1);
+            let message = if a < b {
+                collision(fields, a, b)
+            } else {
+                collision(fields, b, a)
+            };
+            if !message.is_empty() {
+                return message;
             }
-            b += 1;
+            j += 1;
         }
-        a += 1;
+        i += 1;
     }
     Message::EMPTY
+}
+
+/// Heapsort by hash: in place, and `const`.
+const fn sort(v: &mut [(u64, usize)]) {
+    let mut start = v.len() / 2;
+    while start > 0 {
+        start -= 1;
+        sift_down(v, start, v.len());
+    }
+    let mut end = v.len();
+    while end > 1 {
+        end -= 1;
+        swap(v, 0, end);
+        sift_down(v, 0, end);
+    }
+}
+
+const fn sift_down(v: &mut [(u64, usize)], mut root: usize, end: usize) {
+    loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            return;
+        }
+        if child + 1 < end && v[child].0 < v[child + 1].0 {
+            child += 1;
+        }
+        if v[root].0 >= v[child].0 {
+            return;
+        }
+        swap(v, root, child);
+        root = child;
+    }
+}
+
+/// `<[T]>::swap`, which is `const` only from Rust 1.85.
+const fn swap(v: &mut [(u64, usize)], a: usize, b: usize) {
+    let first = v[a];
+    v[a] = v[b];
+    v[b] = first;
 }
 
 /// The message for metrics `a` and `b` (in schema order), if their names really are the
@@ -73,10 +137,10 @@ const fn names(path: &PartedName, metric: &MetricDescriptor) -> (PrometheusName,
     (family, sample_name(family, kind))
 }
 
-/// FNV-1a: cheap to evaluate at compile time, and a clash only costs a second look.
-const fn hash(name: &PrometheusName) -> u64 {
-    let bytes = name.as_bytes();
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+/// FNV-1a, continued from `hash` over `bytes`: cheap to evaluate at compile time, and a
+/// clash only costs a second look. Streaming, so a sample name's hash is its family's
+/// continued over `_total`, without rendering the sample name.
+const fn hash(mut hash: u64, bytes: &[u8]) -> u64 {
     let mut i = 0;
     while i < bytes.len() {
         hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
@@ -85,20 +149,28 @@ const fn hash(name: &PrometheusName) -> u64 {
     hash
 }
 
-/// Appends the hashes of the family and sample names of every metric under `fields`,
-/// whose full names start with `prefix`, in schema order.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Appends the `(hash, metric index)` of the family and sample names of every metric under
+/// `fields`, whose full names start with `prefix`, in schema order.
 const fn hash_names(
     fields: &[SchemaField],
     prefix: PartedName,
-    out: &mut [(u64, u64)],
+    families: &mut [(u64, usize)],
+    samples: &mut [(u64, usize)],
     count: &mut usize,
 ) {
     let mut i = 0;
     while i < fields.len() {
         match fields[i] {
             SchemaField::Metric(metric) => {
-                let (family, sample) = names(&prefix.with(metric.name, ""), &metric);
-                out[*count] = (hash(&family), hash(&sample));
+                let path = prefix.with(metric.name, "");
+                let kind = metric.kind.as_str();
+                let family = family_name(path.parts.split_at(path.len).0, kind, metric.unit);
+                let family_hash = hash(FNV_OFFSET, family.as_bytes());
+                let sample_hash = hash(family_hash, sample_suffix(kind).as_bytes());
+                families[*count] = (family_hash, *count);
+                samples[*count] = (sample_hash, *count);
                 *count += 1;
             }
             SchemaField::Group(NestedGroup { name, schema }) => {
@@ -106,7 +178,7 @@ const fn hash_names(
                     Some(name) => prefix.with(name, ""),
                     None => prefix,
                 };
-                hash_names(schema.fields, inner, out, count);
+                hash_names(schema.fields, inner, families, samples, count);
             }
         }
         i += 1;
@@ -234,5 +306,19 @@ mod tests {
             "metrics `a_b` and `a.b_seconds` both map to the Prometheus name `a_b_seconds`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`"
         );
         assert_eq!(check::<2>(INNER.fields), "");
+    }
+
+    #[test]
+    fn a_collision_anywhere_in_a_wide_group_is_found() {
+        let names: Vec<&'static str> = (0..64)
+            .map(|i| &*Box::leak(format!("m.{i:02}").into_boxed_str()))
+            .collect();
+        let mut fields: Vec<SchemaField> = names
+            .iter()
+            .map(|&name| metric(name, MetricKind::Gauge, ""))
+            .collect();
+        assert_eq!(check::<64>(&fields), "");
+        fields[50] = metric("m_07", MetricKind::Gauge, "");
+        assert!(check::<64>(&fields).starts_with("metrics `m.07` and `m_07` both map"));
     }
 }

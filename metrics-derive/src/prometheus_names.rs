@@ -1,0 +1,78 @@
+//! No two metrics of a group may share a Prometheus name once mapped (`a.b` and `a_b`; a
+//! counter `jobs`, whose samples are `jobs_total`, and a gauge `jobs_total`).
+//!
+//! The derive judges the fields it knows to be metrics here, with the rules of
+//! `metrics_rules::prometheus` that the encoder uses, and points at the field. Names that
+//! come from nested groups only the compiler knows: for a struct with a field that may be a
+//! group, `expand` also emits the `const` check of the whole schema tree
+//! (`metrics_core::__private::prometheus_name_collision`). That check is evaluated by the
+//! compiler's interpreter, about 4 ms a metric, so a flat group is judged here alone.
+
+use std::collections::HashMap;
+
+use metrics_rules::prometheus::{family_name, sample_name};
+use proc_macro2::Span;
+
+use crate::ast::{Container, Field, Role};
+use crate::attr::{Keyword, Kind};
+use crate::errors::Errors;
+
+/// Whether the field is a metric whatever its type: declared one by its keys, or a std value
+/// type.
+pub(crate) fn surely_metric(field: &Field) -> bool {
+    match field.role {
+        Role::Metric(_) => true,
+        Role::MetricOrGroup => field.std_value().is_some(),
+        Role::FlattenedGroup { .. } | Role::Skipped => false,
+    }
+}
+
+/// Whether some field may hold a nested group, whose names only the compiler sees.
+pub(crate) fn may_nest(container: &Container) -> bool {
+    container
+        .fields
+        .iter()
+        .any(|field| !surely_metric(field) && !matches!(field.role, Role::Skipped))
+}
+
+/// Reports, at the later field, two metric fields whose Prometheus names are the same, with
+/// "first defined here" at the earlier one. Fields with the same dotted name are left to
+/// `check::names_are_unique`.
+pub(crate) fn prometheus_names_are_unique(container: &Container, errors: &mut Errors) {
+    // Each name a metric is exposed under (family and sample), with the metric's full name.
+    let mut seen: HashMap<String, (String, Span)> = HashMap::new();
+    for field in container.fields.iter().filter(|field| surely_metric(field)) {
+        let name = container.metric_name(field);
+        let kind = match &field.role {
+            Role::Metric(keys) => keys.kind.as_ref().map_or(Kind::Gauge, |kind| kind.value),
+            _ => Kind::Gauge,
+        }
+        .keyword();
+        let unit = match &field.role {
+            Role::Metric(keys) => keys.unit.as_ref().map(|unit| unit.value.value()),
+            _ => None,
+        }
+        .unwrap_or_default();
+        let family = family_name(&[&name], kind, &unit);
+        let sample = sample_name(family, kind);
+        let span = field.name_span();
+        for exposed in [family.as_str(), sample.as_str()] {
+            match seen.get(exposed) {
+                Some((first, first_span)) if *first != name => {
+                    errors.at(
+                        span,
+                        format!(
+                            "metrics `{first}` and `{name}` both map to the Prometheus name `{exposed}`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`"
+                        ),
+                    );
+                    errors.first_defined_here(*first_span);
+                    break;
+                }
+                _ => {
+                    seen.entry(exposed.to_owned())
+                        .or_insert((name.clone(), span));
+                }
+            }
+        }
+    }
+}
