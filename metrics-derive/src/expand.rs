@@ -39,6 +39,7 @@ fn expand(container: &Container) -> TokenStream {
         .filter(|f| !matches!(f.role, Role::Skipped))
         .collect();
 
+    let prometheus_names = prometheus_names::relocatable_names(container, &metric_fields);
     let schema_fields = metric_fields
         .iter()
         .map(|field| schema_field(container, field));
@@ -119,8 +120,10 @@ fn expand(container: &Container) -> TokenStream {
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
             const FIELDS: &[::metrics_core::__private::SchemaField] = &[#(#schema_fields),*];
+            const PROMETHEUS: &[&str] = &[#(#prometheus_names),*];
             static SCHEMA: ::metrics_core::__private::GroupSchema =
-                ::metrics_core::__private::group(#type_name, FIELDS);
+                ::metrics_core::__private::group(#type_name, FIELDS)
+                    .with_prometheus_names(PROMETHEUS);
             const _: () = {
                 #(#type_checks)*
             };
@@ -419,7 +422,7 @@ fn prometheus_names_check(ident: &syn::Ident) -> TokenStream {
         ident.span(),
         quote!(::metrics_core::__private::prometheus_name_collision::<
             { ::metrics_core::__private::metric_count(FIELDS) },
-        >(FIELDS)),
+        >(FIELDS, PROMETHEUS)),
     );
     quote!(const _: () = #check;)
 }

@@ -6,11 +6,13 @@
 //! come from nested groups only the compiler knows: for a struct with a field that may be a
 //! group, `expand` also emits the `const` check of the whole schema tree
 //! (`metrics_core::__private::prometheus_name_collision`). That check is evaluated by the
-//! compiler's interpreter, about 4 ms a metric, so a flat group is judged here alone.
+//! compiler's interpreter, which takes milliseconds to render one name, so a flat group is
+//! judged here alone, and every group carries its metrics' names rendered here
+//! ([`relocatable_names`]) for the checks of the groups that nest it.
 
 use std::collections::HashMap;
 
-use metrics_rules::prometheus::{family_name, sample_name};
+use metrics_rules::prometheus::{family_name, relocatable_family_name, sample_name};
 use proc_macro2::Span;
 
 use crate::ast::{Container, Field, Role};
@@ -43,16 +45,7 @@ pub(crate) fn prometheus_names_are_unique(container: &Container, errors: &mut Er
     let mut seen: HashMap<String, (String, Span)> = HashMap::new();
     for field in container.fields.iter().filter(|field| surely_metric(field)) {
         let name = container.metric_name(field);
-        let kind = match &field.role {
-            Role::Metric(keys) => keys.kind.as_ref().map_or(Kind::Gauge, |kind| kind.value),
-            _ => Kind::Gauge,
-        }
-        .keyword();
-        let unit = match &field.role {
-            Role::Metric(keys) => keys.unit.as_ref().map(|unit| unit.value.value()),
-            _ => None,
-        }
-        .unwrap_or_default();
+        let (kind, unit) = kind_and_unit(field);
         let family = family_name(&[&name], kind, &unit);
         let sample = sample_name(family, kind);
         let span = field.name_span();
@@ -74,5 +67,41 @@ pub(crate) fn prometheus_names_are_unique(container: &Container, errors: &mut Er
                 }
             }
         }
+    }
+}
+
+/// Per field of `fields` (the fields in the schema, in order), its metric's family name when
+/// no group path can change it (`relocatable_family_name`), else `""`: what the `const`
+/// check of a group nesting this one joins to its path instead of rendering the name, which
+/// the compiler's interpreter is slow at.
+pub(crate) fn relocatable_names(container: &Container, fields: &[&Field]) -> Vec<String> {
+    fields
+        .iter()
+        .map(|field| match field.role {
+            Role::FlattenedGroup { .. } | Role::Skipped => String::new(),
+            Role::Metric(_) | Role::MetricOrGroup => {
+                let (kind, unit) = kind_and_unit(field);
+                relocatable_family_name(&container.metric_name(field), kind, &unit)
+                    .as_str()
+                    .to_owned()
+            }
+        })
+        .collect()
+}
+
+/// The kind keyword and unit of a field, were it a metric.
+fn kind_and_unit(field: &Field) -> (&'static str, String) {
+    match &field.role {
+        Role::Metric(keys) => (
+            keys.kind
+                .as_ref()
+                .map_or(Kind::Gauge, |kind| kind.value)
+                .keyword(),
+            keys.unit
+                .as_ref()
+                .map(|unit| unit.value.value())
+                .unwrap_or_default(),
+        ),
+        _ => (Kind::Gauge.keyword(), String::new()),
     }
 }

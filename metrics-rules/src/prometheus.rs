@@ -169,6 +169,52 @@ pub const fn family_name(parts: &[&str], kind: &str, unit: &str) -> PrometheusNa
     family
 }
 
+/// The family name of a metric named `name` within its group, when it is the same under any
+/// group path: `family_name(&[path.., name], ..)` is then [`path_prefix`]`(path)` followed by
+/// it. Empty when the path could change it: a name that does not start with a letter, or so
+/// short that the `_total` or unit suffix rules would look at the path's characters.
+///
+/// The derive renders these names at expansion time, so that the compile-time check of a
+/// nested group's names only joins them to a path instead of running the rules itself.
+pub const fn relocatable_family_name(name: &str, kind: &str, unit: &str) -> PrometheusName {
+    let mut sanitized = PrometheusName::EMPTY;
+    sanitized.push_sanitized(name.as_bytes(), true);
+    if sanitized.is_empty() || !sanitized.bytes[0].is_ascii_alphabetic() {
+        return PrometheusName::EMPTY;
+    }
+    let mut kept = sanitized.len;
+    if str_eq(kind, COUNTER) {
+        if sanitized.len < b"_total".len() {
+            return PrometheusName::EMPTY;
+        }
+        if sanitized.ends_with(b"_total") {
+            kept -= b"_total".len();
+        }
+    }
+    let suffix = unit_suffix(unit, kind);
+    if !suffix.is_empty() && kept <= suffix.len {
+        return PrometheusName::EMPTY;
+    }
+    family_name(&[name], kind, unit)
+}
+
+/// What a group path (the names of the nested group fields, outermost first) puts before a
+/// [`relocatable_family_name`]: the parts sanitized as `family_name` does, each followed by
+/// the `_` of its dot.
+pub const fn path_prefix(path: &[&str]) -> PrometheusName {
+    let mut prefix = PrometheusName::EMPTY;
+    let mut part = 0;
+    while part < path.len() {
+        prefix.push_sanitized(path[part].as_bytes(), true);
+        prefix.push_sanitized(b".", true);
+        part += 1;
+    }
+    if prefix.starts_with_digit() {
+        prefix.prepend(b'_');
+    }
+    prefix
+}
+
 /// The samples' name (and the text format 0.0.4's family name) for a family name:
 /// `family` plus `_total` for a counter.
 pub const fn sample_name(mut family: PrometheusName, kind: &str) -> PrometheusName {
@@ -379,4 +425,75 @@ const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
         i += 1;
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UP_DOWN_COUNTER;
+
+    /// A relocatable name joined to any path is the name the rules give the whole.
+    #[test]
+    fn relocatable_names_join_paths_as_the_rules_do() {
+        let paths: &[&[&str]] = &[
+            &[],
+            &["a"],
+            &["http.server"],
+            &["a_", "b-c"],
+            &["x", "total"],
+        ];
+        let names = [
+            "requests",
+            "requests_total",
+            "total",
+            "x_total",
+            "wait",
+            "wait_seconds",
+            "seconds",
+            "latency_ms",
+            "a.b_",
+            "c",
+            "utilization",
+            "ratio",
+            "rx.bytes",
+            "jobs-done",
+        ];
+        let units = [
+            "",
+            "s",
+            "ms",
+            "By",
+            "1",
+            "{job}",
+            "By/s",
+            "{request}/s",
+            "furlong",
+        ];
+        let mut relocatable = 0;
+        for path in paths {
+            for name in names {
+                for unit in units {
+                    for kind in [COUNTER, GAUGE, UP_DOWN_COUNTER] {
+                        let local = relocatable_family_name(name, kind, unit);
+                        if local.is_empty() {
+                            continue;
+                        }
+                        relocatable += 1;
+                        let whole: Vec<&str> = path.iter().copied().chain([name]).collect();
+                        let mut joined = path_prefix(path).as_str().to_owned();
+                        joined.push_str(local.as_str());
+                        assert_eq!(
+                            joined,
+                            family_name(&whole, kind, unit).as_str(),
+                            "{path:?} {name} {kind} {unit}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(relocatable > 500, "{relocatable}");
+        // Too short to be judged without the path: `x.total` is a counter `x`.
+        assert!(relocatable_family_name("total", COUNTER, "").is_empty());
+        assert!(relocatable_family_name("wait", GAUGE, "s").is_empty());
+    }
 }

@@ -6,11 +6,15 @@
 //! sees the whole tree.
 //!
 //! Names are rendered by `metrics_rules::prometheus`, the encoder's own rules. The compiler's
-//! interpreter takes about 4 ms a name, so each metric's two names are rendered once and
-//! hashed, the hashes sorted, and only pairs whose hashes match rendered again and compared
-//! whole.
+//! interpreter takes milliseconds to render a name, so the derive renders each metric's
+//! family name where no group path can change it (`GroupSchema::with_prometheus_names`) and
+//! this joins it to the path by hashing the path and then the name; the other names are
+//! rendered here. The hashes are sorted, and only pairs whose hashes match are rendered
+//! again and compared whole (BENCHMARKS.md, "Compile time").
 
-use metrics_rules::prometheus::{family_name, sample_name, sample_suffix, PrometheusName};
+use metrics_rules::prometheus::{
+    family_name, path_prefix, sample_name, sample_suffix, PrometheusName,
+};
 
 use crate::schema::build::{Message, PartedName};
 use crate::schema::{MetricDescriptor, NestedGroup, SchemaField};
@@ -18,16 +22,26 @@ use crate::schema::{MetricDescriptor, NestedGroup, SchemaField};
 /// When two metrics of a group whose fields are `fields` and whose metric count is `N` have
 /// the same Prometheus family name (OpenMetrics) or sample name (and text format family
 /// name), a message naming both and that name; empty otherwise.
-pub const fn prometheus_name_collision<const N: usize>(fields: &[SchemaField]) -> Message {
+///
+/// `prometheus_names` are the fields' relocatable family names, as the derive renders them
+/// (`GroupSchema::with_prometheus_names`).
+pub const fn prometheus_name_collision<const N: usize>(
+    fields: &[SchemaField],
+    prometheus_names: &[&str],
+) -> Message {
     let mut families = [(0u64, 0usize); N];
     let mut samples = [(0u64, 0usize); N];
-    let mut count = 0;
+    let mut hashes = Hashes {
+        families: &mut families,
+        samples: &mut samples,
+        count: 0,
+    };
     hash_names(
         fields,
+        prometheus_names,
         PartedName::EMPTY,
-        &mut families,
-        &mut samples,
-        &mut count,
+        FNV_OFFSET,
+        &mut hashes,
     );
     let message = first_clash(fields, &mut families);
     if !message.is_empty() {
@@ -152,37 +166,60 @@ const fn hash(mut hash: u64, bytes: &[u8]) -> u64 {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// Appends the `(hash, metric index)` of the family and sample names of every metric under
-/// `fields`, whose full names start with `prefix`, in schema order.
+/// `fields`, whose full names start with `prefix` (Prometheus: `prefix_hash` is the hash of
+/// its `path_prefix`), in schema order. `names` are the fields' relocatable family names,
+/// which only need joining to the prefix; the others are rendered whole.
 const fn hash_names(
     fields: &[SchemaField],
+    names: &[&str],
     prefix: PartedName,
-    families: &mut [(u64, usize)],
-    samples: &mut [(u64, usize)],
-    count: &mut usize,
+    prefix_hash: u64,
+    out: &mut Hashes,
 ) {
     let mut i = 0;
     while i < fields.len() {
         match fields[i] {
             SchemaField::Metric(metric) => {
-                let path = prefix.with(metric.name, "");
                 let kind = metric.kind.as_str();
-                let family = family_name(path.parts.split_at(path.len).0, kind, metric.unit);
-                let family_hash = hash(FNV_OFFSET, family.as_bytes());
+                let family_hash = if i < names.len() && !names[i].is_empty() {
+                    hash(prefix_hash, names[i].as_bytes())
+                } else {
+                    let path = prefix.with(metric.name, "");
+                    let family = family_name(path.parts.split_at(path.len).0, kind, metric.unit);
+                    hash(FNV_OFFSET, family.as_bytes())
+                };
                 let sample_hash = hash(family_hash, sample_suffix(kind).as_bytes());
-                families[*count] = (family_hash, *count);
-                samples[*count] = (sample_hash, *count);
-                *count += 1;
+                out.families[out.count] = (family_hash, out.count);
+                out.samples[out.count] = (sample_hash, out.count);
+                out.count += 1;
             }
             SchemaField::Group(NestedGroup { name, schema }) => {
-                let inner = match name {
-                    Some(name) => prefix.with(name, ""),
-                    None => prefix,
+                let (inner, inner_hash) = match name {
+                    Some(name) => {
+                        let inner = prefix.with(name, "");
+                        let path = path_prefix(inner.parts.split_at(inner.len).0);
+                        (inner, hash(FNV_OFFSET, path.as_bytes()))
+                    }
+                    None => (prefix, prefix_hash),
                 };
-                hash_names(schema.fields, inner, families, samples, count);
+                hash_names(
+                    schema.fields,
+                    schema.prometheus_names,
+                    inner,
+                    inner_hash,
+                    out,
+                );
             }
         }
         i += 1;
     }
+}
+
+/// The hashes of a group's metrics' names, by metric index.
+struct Hashes<'a> {
+    families: &'a mut [(u64, usize)],
+    samples: &'a mut [(u64, usize)],
+    count: usize,
 }
 
 /// The full name and descriptor of metric `index` (in schema order) under `fields`.
@@ -243,7 +280,9 @@ mod tests {
     }
 
     fn check<const N: usize>(fields: &[SchemaField]) -> String {
-        prometheus_name_collision::<N>(fields).as_str().to_owned()
+        prometheus_name_collision::<N>(fields, &[])
+            .as_str()
+            .to_owned()
     }
 
     static INNER: crate::schema::GroupSchema = group(

@@ -81,6 +81,20 @@ pub const fn group(type_name: &'static str, fields: &'static [SchemaField]) -> G
         fields,
         metric_count: metric_count(fields),
         longest_name,
+        prometheus_names: &[],
+    }
+}
+
+impl GroupSchema {
+    /// The schema with its fields' relocatable Prometheus family names, one per field
+    /// (`""` where there is none), as the derive renders them.
+    #[doc(hidden)]
+    pub const fn with_prometheus_names(
+        mut self,
+        prometheus_names: &'static [&'static str],
+    ) -> GroupSchema {
+        self.prometheus_names = prometheus_names;
+        self
     }
 }
 
