@@ -1,5 +1,6 @@
 //! `metrics_core::prometheus` against literal expositions: names, units, kinds, escaping and
-//! special values in both formats; name collisions; no heap allocation once warm.
+//! special values in both formats; no heap allocation once warm. (Names that collide once
+//! mapped are compile errors: `tests/ui/prometheus_name_collision_*.rs`.)
 
 mod support;
 
@@ -9,9 +10,7 @@ mod counting_allocator;
 use std::collections::{BTreeMap, HashMap};
 
 use counting_allocator::allocations;
-use metrics_core::prometheus::{
-    check_names, to_writer, to_writer_with, Format, NameCollision, PrometheusError,
-};
+use metrics_core::prometheus::{to_writer, to_writer_with, Format, PrometheusError};
 use metrics_core::{DynMetricsGroup, MetricsGroup};
 
 #[derive(MetricsGroup)]
@@ -111,54 +110,6 @@ disk_free_ratio -Inf
 # EOF
 "#;
     assert_eq!(render(&server(), Format::OpenMetrics), expected);
-}
-
-#[derive(MetricsGroup)]
-struct Inner {
-    b: u64,
-}
-
-#[derive(MetricsGroup)]
-struct Colliding {
-    a: Inner,
-    a_b: u64,
-}
-
-#[derive(MetricsGroup)]
-struct CollidingSuffix {
-    #[metric(counter)]
-    jobs: u64,
-    jobs_total: u64,
-}
-
-#[test]
-fn names_that_collide_once_mapped_are_an_error_naming_both() {
-    let expected = NameCollision {
-        first: "a.b".to_owned(),
-        second: "a_b".to_owned(),
-        prometheus_name: "a_b".to_owned(),
-    };
-    assert_eq!(check_names(Colliding::SCHEMA), Err(expected.clone()));
-    let group = Colliding {
-        a: Inner { b: 1 },
-        a_b: 2,
-    };
-    let mut out = Vec::new();
-    for _ in 0..2 {
-        match to_writer(&group, &mut out) {
-            Err(PrometheusError::NameCollision(collision)) => assert_eq!(collision, expected),
-            other => panic!("expected a collision, got {other:?}"),
-        }
-    }
-    assert!(out.is_empty(), "nothing is written for a colliding group");
-    let message = check_names(CollidingSuffix::SCHEMA)
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        message,
-        "metrics `jobs` and `jobs_total` both map to the Prometheus name `jobs_total`; rename one"
-    );
-    assert_eq!(check_names(Server::SCHEMA), Ok(()));
 }
 
 #[test]

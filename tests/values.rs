@@ -25,7 +25,8 @@ struct Edge {
     #[metric(label = "k")]
     mixed: BTreeMap<String, f64>,
     huge: u64,
-    #[metric(counter)]
+    // Not `huge_total`: with the gauge `huge` that is one Prometheus family, a compile error.
+    #[metric(counter, rename = "huge_count")]
     huge_total: u64,
     min: i64,
     #[metric(up_down_counter)]
@@ -136,7 +137,7 @@ fn edge_metrics() -> Vec<Metric> {
     vec![
         Metric::one("fine", Gauge, "", "", Double(1.5)),
         Metric::one("huge", Gauge, "", "", Int(i64::MAX)),
-        Metric::one("huge_total", Counter, "", "", Int(i64::MAX)),
+        Metric::one("huge_count", Counter, "", "", Int(i64::MAX)),
         Metric::one("max", Gauge, "", "", Int(i64::MAX)),
         Metric::one("min", Gauge, "", "", Int(i64::MIN)),
         Metric::one("min_delta", UpDownCounter, "", "", Int(i64::MIN)),

@@ -285,14 +285,15 @@ where
 }
 
 /// What the type of a `#[metric(skip)]` field needs: skipped fields are not metrics, but they
-/// are still written to the JSON, through their `serde::Serialize`.
+/// are still written to the JSON, through their `serde::Serialize` (unless `#[serde(skip)]`
+/// leaves them out, and the derive then asks nothing of their type).
 ///
 /// Implemented for every `serde::Serialize` type; the derive requires it, so that a field
 /// that is not `Serialize` gets a message saying why it must be.
 #[diagnostic::on_unimplemented(
     message = "`#[metric(skip)]` field of type `{Self}` must implement `serde::Serialize`: skipped fields are not metrics, but they are still written to the JSON",
     label = "not `serde::Serialize`",
-    note = "derive or implement `serde::Serialize` for `{Self}`, or leave the field out of the struct"
+    note = "derive or implement `serde::Serialize` for `{Self}`, or leave the field out of the JSON with `#[serde(skip)]`"
 )]
 pub trait SkippedField {
     /// Writes the field as a member of its struct's object, as serde_json would.

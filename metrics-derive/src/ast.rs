@@ -7,11 +7,14 @@ use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
 use crate::attr::{ContainerAttrs, FieldAttrs, Given, Keyword, MetricKeys, RoleKey, RENAME};
 use crate::errors::Errors;
+use crate::serde_attr::{SerdeContainer, SerdeField};
 
 /// A struct deriving `MetricsGroup`.
 pub(crate) struct Container<'a> {
     pub(crate) input: &'a DeriveInput,
     pub(crate) attrs: ContainerAttrs,
+    /// What `#[serde(...)]` says about the JSON.
+    pub(crate) serde: SerdeContainer,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -21,6 +24,8 @@ pub(crate) struct Field<'a> {
     pub(crate) ty: &'a Type,
     pub(crate) rename: Option<Given<LitStr>>,
     pub(crate) role: Role,
+    /// What `#[serde(...)]` says about the field's JSON member.
+    pub(crate) serde: SerdeField,
     /// The first paragraph of the doc comment.
     pub(crate) doc: Option<String>,
 }
@@ -97,6 +102,7 @@ impl<'a> Container<'a> {
     /// Reads the input; shapes other than a non-generic struct with named fields are errors.
     pub(crate) fn from_syn(input: &'a DeriveInput, errors: &mut Errors) -> Container<'a> {
         let attrs = ContainerAttrs::parse(&input.attrs, errors);
+        let serde = SerdeContainer::parse(&input.attrs, errors);
         let fields = match &input.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(named) => named
@@ -110,6 +116,7 @@ impl<'a> Container<'a> {
                             ty: &field.ty,
                             rename: attrs.rename,
                             role,
+                            serde: SerdeField::parse(&field.attrs, errors),
                             doc: attrs.doc,
                         })
                     })
@@ -153,13 +160,15 @@ impl<'a> Container<'a> {
         Container {
             input,
             attrs,
+            serde,
             fields,
         }
     }
 }
 
 impl Field<'_> {
-    /// The name serde gives the field (raw identifiers lose their `r#`).
+    /// The field's name without `r#`: its metric name and, unless serde attributes say
+    /// otherwise, its JSON key.
     pub(crate) fn serde_name(&self) -> String {
         let name = self.ident.to_string();
         name.strip_prefix("r#").map(str::to_owned).unwrap_or(name)
@@ -197,6 +206,11 @@ impl Field<'_> {
 }
 
 impl Container<'_> {
+    /// The field's JSON key as serde derives it, `None` when serde skips the field.
+    pub(crate) fn json_key(&self, field: &Field) -> Option<String> {
+        self.serde.json_key(&field.serde, &field.serde_name())
+    }
+
     /// The field's name within the group, struct prefix applied. For a flattened group this
     /// is the path segment its metrics go under: the prefix, or nothing.
     pub(crate) fn metric_name(&self, field: &Field) -> String {

@@ -445,7 +445,7 @@ fn unknown_key(meta: &ParseNestedMeta, word: &str, errors: &mut Errors) {
 }
 
 /// Consumes whatever follows a key (`= value` or `(...)`) so that parsing can go on.
-fn skip_value(meta: &ParseNestedMeta, errors: &mut Errors) {
+pub(crate) fn skip_value(meta: &ParseNestedMeta, errors: &mut Errors) {
     if meta.input.peek(Token![=]) {
         if let Err(error) = meta.input.parse::<Token![=]>() {
             errors.push(error);

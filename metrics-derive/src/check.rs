@@ -32,6 +32,7 @@ pub(crate) fn check(container: &Container, errors: &mut Errors) {
     }
     names_are_valid(container, errors);
     names_are_unique(container, errors);
+    crate::prometheus_names::prometheus_names_are_unique(container, errors);
     one_field_per_time(container, errors);
     time_units_are_known(container, errors);
 }

@@ -10,6 +10,8 @@ use crate::ast::{type_text, Container, Field, Role};
 use crate::attr::{Keyword, Kind, MetricKeys, RoleKey, LABEL};
 use crate::check;
 use crate::errors::Errors;
+use crate::prometheus_names;
+use crate::serde_attr::quoted_json_key;
 
 /// Up to this many fields, `write_json` and `visit` inline every field's code; see `expand`.
 const INLINE_FIELDS: usize = 16;
@@ -37,6 +39,7 @@ fn expand(container: &Container) -> TokenStream {
         .filter(|f| !matches!(f.role, Role::Skipped | Role::Time { .. }))
         .collect();
 
+    let prometheus_names = prometheus_names::relocatable_names(container, &metric_fields);
     let schema_fields = metric_fields
         .iter()
         .map(|field| schema_field(container, field));
@@ -46,6 +49,9 @@ fn expand(container: &Container) -> TokenStream {
         .map(|(i, field)| type_checks(field, i));
     let unique_names_checks = unique_names_checks(&metric_fields);
     let (time_checks, point_times) = times(container);
+    // A flat group's names are judged in `check`; the `const` check costs build time.
+    let prometheus_names_check =
+        prometheus_names::may_nest(container).then(|| prometheus_names_check(ident));
     // Inlining every field's code keeps a small struct's `visit` and `write_json` as fast as
     // hand-written code; for a large struct it makes LLVM's time grow faster than linearly
     // with the function's size (BENCHMARKS.md, "Compile time"), so each field becomes one
@@ -63,15 +69,20 @@ fn expand(container: &Container) -> TokenStream {
             <#ty as ::metrics_core::__private::Field>::#visit(&self.#member, visitor);
         }
     });
-    let json_fields = container.fields.iter().enumerate().map(|(i, field)| {
+    // Serde-skipped fields have no member: their type need not be `Serialize`.
+    let json_members: Vec<(&Field, String)> = container
+        .fields
+        .iter()
+        .filter_map(|field| Some((field, container.json_key(field)?)))
+        .collect();
+    let json_fields = json_members.iter().enumerate().map(|(i, (field, key))| {
         let ty = field.ty;
         // The member takes the type's span too, so that a missing trait points at the type
         // rather than at the whole field.
         let mut member = field.ident.clone();
         member.set_span(ty.span());
         let first = i == 0;
-        // Field names are identifiers, which JSON strings hold unescaped.
-        let quoted_key = format!("\"{}\"", field.serde_name());
+        let quoted_key = quoted_json_key(key);
         let compact = format!("{}{quoted_key}:", if first { '{' } else { ',' });
         if matches!(field.role, Role::Time { .. }) {
             // Through `TimeField`, so that a type that cannot be a time gets that one error.
@@ -107,9 +118,8 @@ fn expand(container: &Container) -> TokenStream {
         }
     });
 
-    // The first member opens the object; only an empty struct opens it on its own.
-    let open = container
-        .fields
+    // The first member opens the object; only a struct without members opens it on its own.
+    let open = json_members
         .is_empty()
         .then(|| quote!(::metrics_core::__private::Formatter::begin_object(format, writer)?;));
 
@@ -118,13 +128,16 @@ fn expand(container: &Container) -> TokenStream {
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
             const FIELDS: &[::metrics_core::__private::SchemaField] = &[#(#schema_fields),*];
+            const PROMETHEUS: &[&str] = &[#(#prometheus_names),*];
             static SCHEMA: ::metrics_core::__private::GroupSchema =
-                ::metrics_core::__private::group(#type_name, FIELDS);
+                ::metrics_core::__private::group(#type_name, FIELDS)
+                    .with_prometheus_names(PROMETHEUS);
             const _: () = {
                 #(#type_checks)*
                 #time_checks
             };
             #(#unique_names_checks)*
+            #prometheus_names_check
 
             #[automatically_derived]
             impl ::metrics_core::__private::MetricsGroup for #ident {
@@ -484,6 +497,20 @@ fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
         }
     }
     checks
+}
+
+/// Two metrics whose Prometheus names are the same (`a.b` and `a_b`, through nested groups
+/// too) cannot both be exposed; only the compiler sees the nested groups' names, so this is a
+/// `const` check over the whole schema tree, spanned at the struct's name (see
+/// `prometheus_names`).
+fn prometheus_names_check(ident: &syn::Ident) -> TokenStream {
+    let check = fails_with(
+        ident.span(),
+        quote!(::metrics_core::__private::prometheus_name_collision::<
+            { ::metrics_core::__private::metric_count(FIELDS) },
+        >(FIELDS, PROMETHEUS)),
+    );
+    quote!(const _: () = #check;)
 }
 
 /// What is emitted alongside errors: impls with an empty schema, so that uses of the type

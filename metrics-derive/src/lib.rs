@@ -13,6 +13,8 @@ mod check;
 mod errors;
 mod expand;
 mod labels;
+mod prometheus_names;
+mod serde_attr;
 
 use proc_macro::TokenStream;
 

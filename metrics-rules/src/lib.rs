@@ -6,6 +6,7 @@
 //! measurable to either crate's build.
 
 mod label;
+pub mod prometheus;
 mod unit;
 
 pub use label::{

@@ -13,7 +13,8 @@
 //!   `NaN`, `+Inf` and `-Inf` as Prometheus spells them. No timestamps: the scrape gives them.
 //! - A metric without points (an absent group, `None`, an empty map) is left out.
 //! - Two metrics whose names are the same once mapped (`a.b` and `a_b`) cannot both be
-//!   exposed: every encode of such a group fails with [`PrometheusError::NameCollision`].
+//!   exposed: a group holding such a pair does not compile (the derive checks every group's
+//!   names with the rules the encoder uses), so no encode meets one.
 //!
 //! Names and metadata lines are rendered once per group type, at its first encode, and kept
 //! for the life of the program. After that, an encode into a reused `Vec` allocates nothing
@@ -67,6 +68,7 @@
 //!
 //! [`MetricsGroup`]: crate::MetricsGroup
 
+pub(crate) mod collisions;
 mod encode;
 mod names;
 mod prepared;
@@ -102,35 +104,10 @@ impl Format {
     }
 }
 
-/// Two metrics of a group whose Prometheus names are the same.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NameCollision {
-    /// The first metric's full dotted name.
-    pub first: String,
-    /// The second metric's full dotted name.
-    pub second: String,
-    /// The name both map to.
-    pub prometheus_name: String,
-}
-
-impl fmt::Display for NameCollision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "metrics `{}` and `{}` both map to the Prometheus name `{}`; rename one",
-            self.first, self.second, self.prometheus_name
-        )
-    }
-}
-
-impl std::error::Error for NameCollision {}
-
 /// Why an exposition could not be written.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PrometheusError {
-    /// The group has two metrics with the same Prometheus name.
-    NameCollision(NameCollision),
     /// The writer failed; what was written before is incomplete.
     Io(io::Error),
 }
@@ -138,9 +115,6 @@ pub enum PrometheusError {
 impl fmt::Display for PrometheusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PrometheusError::NameCollision(collision) => {
-                write!(f, "encoding metrics for Prometheus: {collision}")
-            }
             PrometheusError::Io(error) => {
                 write!(f, "writing the Prometheus exposition: {error}")
             }
@@ -151,7 +125,6 @@ impl fmt::Display for PrometheusError {
 impl std::error::Error for PrometheusError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            PrometheusError::NameCollision(collision) => Some(collision),
             PrometheusError::Io(error) => Some(error),
         }
     }
@@ -178,9 +151,7 @@ where
     G: ?Sized + DynMetricsGroup,
     W: ?Sized + io::Write,
 {
-    let families = prepared::prepared(group.schema())
-        .as_ref()
-        .map_err(|collision| PrometheusError::NameCollision(collision.clone()))?;
+    let families = prepared::prepared(group.schema());
     encode::encode(
         families,
         format,
@@ -188,15 +159,4 @@ where
         writer,
     )
     .map_err(PrometheusError::Io)
-}
-
-/// Checks that no two metrics of `schema` share a Prometheus name; the error names both.
-///
-/// Encoding runs the same check (once per group type); this is for a program that wants to
-/// fail at startup rather than at its first scrape.
-pub fn check_names(schema: &'static crate::schema::GroupSchema) -> Result<(), NameCollision> {
-    prepared::prepared(schema)
-        .as_ref()
-        .map(|_| ())
-        .map_err(Clone::clone)
 }

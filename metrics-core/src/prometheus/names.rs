@@ -1,12 +1,9 @@
-//! OpenTelemetry's Prometheus compatibility rules for names: a metric's dotted name, kind and
-//! UCUM unit become a Prometheus metric family name; a label key becomes a label name.
-//!
-//! - Characters outside `[a-zA-Z0-9_:]` become `_`, runs of `_` become one, and a leading
-//!   digit gets a `_` before it.
-//! - The unit, with `{...}` annotations dropped, becomes a suffix (`s` → `_seconds`, `By/s`
-//!   → `_bytes_per_second`, see [`unit_word`]) unless the name already ends with it; `1` is
-//!   `_ratio` on a gauge and nothing otherwise.
-//! - A counter's samples end in `_total`; its family name (OpenMetrics) does not.
+//! A metric's Prometheus names as the encoder keeps them: OpenTelemetry's compatibility
+//! rules are `metrics_rules::prometheus`'s, shared with the compile-time check that no two
+//! metrics of a group share a name (`super::collisions`); this only turns them into
+//! `String`s, once per group type.
+
+use metrics_rules::prometheus::{self as rules, PrometheusName};
 
 use crate::schema::MetricKind;
 
@@ -24,154 +21,23 @@ pub(super) struct MetricNames {
 
 /// The Prometheus names of the metric `name` (full dotted name) of `kind` in `unit`.
 pub(super) fn metric_names(name: &str, kind: MetricKind, unit: &str) -> MetricNames {
-    let mut family = String::with_capacity(name.len() + 16);
-    push_sanitized(&mut family, name, true);
-    if family.starts_with(|c: char| c.is_ascii_digit()) {
-        family.insert(0, '_');
-    }
-    let counter = kind == MetricKind::Counter;
-    if counter && family.ends_with("_total") {
-        family.truncate(family.len() - "_total".len());
-    }
-    let unit = unit_suffix(unit, kind);
-    if let Some(unit) = &unit {
-        let already = family.len() > unit.len()
-            && family.ends_with(unit.as_str())
-            && family.as_bytes()[family.len() - unit.len() - 1] == b'_';
-        if !already {
-            if !family.ends_with('_') {
-                family.push('_');
-            }
-            family.push_str(unit);
-        }
-    }
-    let mut sample = family.clone();
-    if counter {
-        sample.push_str("_total");
-    }
+    let kind = kind.as_str();
+    let family = rules::family_name(&[name], kind, unit);
+    let suffix = rules::unit_suffix(unit, kind);
     MetricNames {
-        family,
-        sample,
-        unit,
+        family: owned(&family),
+        sample: owned(&rules::sample_name(family, kind)),
+        unit: (!suffix.is_empty()).then(|| owned(&suffix)),
     }
 }
 
-/// A label key as a Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`, invalid characters as
-/// `_`; a leading digit gets `key_` before it, and so does a leading `__`, which Prometheus
-/// reserves for itself.
+/// A label key as a Prometheus label name (see `metrics_rules::prometheus::label_name`).
 pub(super) fn label_name(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    push_sanitized(&mut out, key, false);
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || out.starts_with("__") {
-        out.insert_str(0, "key_");
-    }
-    out
+    owned(&rules::label_name(key))
 }
 
-/// Appends `s` with every character outside `[a-zA-Z0-9_]` as `_`; for a metric name, `:`
-/// is kept and runs of `_` become one.
-fn push_sanitized(out: &mut String, s: &str, metric_name: bool) {
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() || (metric_name && c == ':') {
-            out.push(c);
-        } else if !(metric_name && out.ends_with('_')) {
-            out.push('_');
-        }
-    }
-}
-
-/// The suffix word(s) for `unit`, sanitized, or `None` when it gives none.
-fn unit_suffix(unit: &str, kind: MetricKind) -> Option<String> {
-    let unit = without_annotations(unit);
-    let unit = unit.trim();
-    if unit == "1" {
-        return (kind == MetricKind::Gauge).then(|| "ratio".to_owned());
-    }
-    let (main, per) = match unit.split_once('/') {
-        Some((main, per)) => (main.trim(), Some(per.trim())),
-        None => (unit, None),
-    };
-    let mut words = String::new();
-    if !main.is_empty() && main != "1" {
-        words.push_str(unit_word(main).unwrap_or(main));
-    }
-    if let Some(per) = per.filter(|p| !p.is_empty()) {
-        if !words.is_empty() {
-            words.push('_');
-        }
-        words.push_str("per_");
-        words.push_str(per_unit_word(per).unwrap_or(per));
-    }
-    let mut out = String::with_capacity(words.len());
-    push_sanitized(&mut out, &words, false);
-    let out = out.trim_matches('_');
-    (!out.is_empty()).then(|| out.to_owned())
-}
-
-/// `unit` without its `{...}` annotations (`{request}/s` → `/s`).
-fn without_annotations(unit: &str) -> String {
-    let mut out = String::with_capacity(unit.len());
-    let mut depth = 0usize;
-    for c in unit.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            c if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The word for a UCUM unit, from the specification's table; `None` for a unit it does not
-/// list, which is then used as it is.
-pub(super) fn unit_word(unit: &str) -> Option<&'static str> {
-    Some(match unit {
-        // Time
-        "d" => "days",
-        "h" => "hours",
-        "min" => "minutes",
-        "s" => "seconds",
-        "ms" => "milliseconds",
-        "us" => "microseconds",
-        "ns" => "nanoseconds",
-        // Bytes
-        "By" => "bytes",
-        "KiBy" => "kibibytes",
-        "MiBy" => "mebibytes",
-        "GiBy" => "gibibytes",
-        "TiBy" => "tibibytes",
-        "KBy" => "kilobytes",
-        "MBy" => "megabytes",
-        "GBy" => "gigabytes",
-        "TBy" => "terabytes",
-        // SI
-        "m" => "meters",
-        "V" => "volts",
-        "A" => "amperes",
-        "J" => "joules",
-        "W" => "watts",
-        "g" => "grams",
-        // Misc
-        "Cel" => "celsius",
-        "Hz" => "hertz",
-        "%" => "percent",
-        _ => return None,
-    })
-}
-
-/// The word for a UCUM unit after `/`, from the specification's table.
-fn per_unit_word(unit: &str) -> Option<&'static str> {
-    Some(match unit {
-        "s" => "second",
-        "m" => "minute",
-        "h" => "hour",
-        "d" => "day",
-        "w" => "week",
-        "mo" => "month",
-        "y" => "year",
-        _ => return None,
-    })
+fn owned(name: &PrometheusName) -> String {
+    name.as_str().to_owned()
 }
 
 #[cfg(test)]

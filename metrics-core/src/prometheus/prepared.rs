@@ -2,7 +2,7 @@
 //! `# HELP`/`# TYPE`/`# UNIT` lines in both formats and its samples' name up to the value.
 
 use super::names::{label_name, metric_names};
-use super::{Format, NameCollision};
+use super::Format;
 use crate::schema::cache::PerSchema;
 use crate::schema::{GroupSchema, MetricDescriptor, MetricKind};
 
@@ -19,9 +19,9 @@ pub(super) struct PreparedFamily {
     pub(super) label_heads: Box<[Box<[u8]>]>,
 }
 
-/// A group type's families in schema order, or the first pair of its metrics whose names
-/// collide once mapped.
-pub(super) type Prepared = Result<Box<[PreparedFamily]>, NameCollision>;
+/// A group type's families in schema order. Their names are unique: the derive does not
+/// compile a group where two collide (`super::collisions`).
+pub(super) type Prepared = Box<[PreparedFamily]>;
 
 /// The prepared families of `schema`, built at its first encode.
 pub(super) fn prepared(schema: &'static GroupSchema) -> &'static Prepared {
@@ -30,27 +30,14 @@ pub(super) fn prepared(schema: &'static GroupSchema) -> &'static Prepared {
 }
 
 fn prepare(schema: &'static GroupSchema) -> Prepared {
-    let mut seen: Vec<(String, String, String)> = Vec::new();
-    let mut families = Vec::with_capacity(schema.metric_count);
-    for metric in schema.metrics() {
-        let descriptor = metric.descriptor;
-        let names = metric_names(&metric.name, descriptor.kind, descriptor.unit);
-        // Both spellings must be unique: a counter `x` (`x_total`) and a gauge `x_total`
-        // collide in the text format, a counter `x` and a gauge `x` in OpenMetrics.
-        if let Some((first, _, _)) = seen
-            .iter()
-            .find(|(_, family, sample)| *family == names.family || *sample == names.sample)
-        {
-            return Err(NameCollision {
-                first: first.clone(),
-                second: metric.name,
-                prometheus_name: names.sample,
-            });
-        }
-        families.push(PreparedFamily::new(&names, descriptor));
-        seen.push((metric.name, names.family, names.sample));
-    }
-    Ok(families.into())
+    schema
+        .metrics()
+        .map(|metric| {
+            let descriptor = metric.descriptor;
+            let names = metric_names(&metric.name, descriptor.kind, descriptor.unit);
+            PreparedFamily::new(&names, descriptor)
+        })
+        .collect()
 }
 
 impl PreparedFamily {

@@ -93,6 +93,20 @@ pub const fn group(type_name: &'static str, fields: &'static [SchemaField]) -> G
         fields,
         metric_count: metric_count(fields),
         longest_name,
+        prometheus_names: &[],
+    }
+}
+
+impl GroupSchema {
+    /// The schema with its fields' relocatable Prometheus family names, one per field
+    /// (`""` where there is none), as the derive renders them.
+    #[doc(hidden)]
+    pub const fn with_prometheus_names(
+        mut self,
+        prometheus_names: &'static [&'static str],
+    ) -> GroupSchema {
+        self.prometheus_names = prometheus_names;
+        self
     }
 }
 
@@ -198,21 +212,21 @@ const MAX_DEPTH: usize = 16;
 
 /// A full metric name as its dot-separated parts, compared without building a string.
 #[derive(Clone, Copy)]
-struct PartedName {
-    parts: [&'static str; MAX_DEPTH],
+pub(crate) struct PartedName {
+    pub(crate) parts: [&'static str; MAX_DEPTH],
     /// The type name of the group each part is declared in; `""` for the checked field.
     owners: [&'static str; MAX_DEPTH],
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl PartedName {
-    const EMPTY: PartedName = PartedName {
+    pub(crate) const EMPTY: PartedName = PartedName {
         parts: [""; MAX_DEPTH],
         owners: [""; MAX_DEPTH],
         len: 0,
     };
 
-    const fn with(mut self, part: &'static str, owner: &'static str) -> PartedName {
+    pub(crate) const fn with(mut self, part: &'static str, owner: &'static str) -> PartedName {
         if self.len == MAX_DEPTH {
             panic!("metrics groups nest too deeply to check their names (more than 16 levels)");
         }
@@ -253,7 +267,7 @@ impl PartedName {
         None
     }
 
-    const fn eq(&self, other: &PartedName) -> bool {
+    pub(crate) const fn eq(&self, other: &PartedName) -> bool {
         let mut i = 0;
         loop {
             match (self.byte(i), other.byte(i)) {
@@ -330,7 +344,7 @@ pub struct Message {
 const MESSAGE_CAPACITY: usize = 2048;
 
 impl Message {
-    const EMPTY: Message = Message {
+    pub(crate) const EMPTY: Message = Message {
         bytes: [0; MESSAGE_CAPACITY],
         len: 0,
     };
@@ -352,7 +366,7 @@ impl Message {
         }
     }
 
-    const fn push(mut self, text: &str) -> Message {
+    pub(crate) const fn push(mut self, text: &str) -> Message {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() && self.len < MESSAGE_CAPACITY {
@@ -363,7 +377,7 @@ impl Message {
         self
     }
 
-    const fn push_name(mut self, name: &PartedName) -> Message {
+    pub(crate) const fn push_name(mut self, name: &PartedName) -> Message {
         let mut part = 0;
         while part < name.len {
             if part > 0 {
