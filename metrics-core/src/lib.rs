@@ -50,6 +50,7 @@ pub mod config;
 mod error;
 #[cfg(feature = "export")]
 pub mod export;
+pub mod family;
 mod field;
 mod group;
 pub mod json;
@@ -73,6 +74,7 @@ pub use config::MetricsConfig;
 pub use error::MetricsError;
 #[cfg(feature = "export")]
 pub use export::{create_exporter, MetricsExporter};
+pub use family::{Counter, Family, SeriesValue};
 pub use field::SkippedField;
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
 pub use labels::{LabelMap, LabelSet, LabelValue, ToLabelValue};

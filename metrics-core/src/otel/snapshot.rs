@@ -136,6 +136,17 @@ impl Visitor for Collector<'_> {
         points.push((attributes, value));
     }
 
+    fn overflow_point(&mut self, value: PointValue<'_>) {
+        let (Some(points), PointValue::Number(value)) = (self.points.get_mut(self.cursor), value)
+        else {
+            return;
+        };
+        points.push((
+            vec![KeyValue::new(crate::family::OVERFLOW_ATTRIBUTE, true)],
+            value,
+        ));
+    }
+
     fn advance(&mut self, metrics: usize) {
         self.cursor += metrics;
     }

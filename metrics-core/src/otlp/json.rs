@@ -5,7 +5,7 @@ use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::context::OtlpContext;
 use super::prepared::{NumberValue, PreparedMetric};
-use super::walk::{walk, Sink};
+use super::walk::{walk, Attributes, Sink, OVERFLOW_VALUES};
 use crate::labels::LabelValue;
 use crate::Visitor;
 
@@ -108,25 +108,15 @@ impl Sink for JsonSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue) {
+    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: NumberValue) {
         let out = &mut *self.out;
         if !self.first_point {
             out.push(b',');
         }
         self.first_point = false;
-        if labels.is_empty() {
-            out.push(b'{');
-        } else {
-            out.extend_from_slice(b"{\"attributes\":[");
-            for (i, (key, label)) in metric.json_keys.iter().zip(labels).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(key);
-                any_value(out, *label);
-                out.extend_from_slice(b"}}");
-            }
-            out.extend_from_slice(b"],");
+        match attributes {
+            Attributes::Keys(labels) => point_attributes(out, &metric.json_keys, labels),
+            Attributes::Overflow => point_attributes(out, &[OVERFLOW_KEY], &OVERFLOW_VALUES),
         }
         out.extend_from_slice(self.times.for_metric(metric));
         // Writing into a Vec cannot fail.
@@ -147,6 +137,28 @@ impl Sink for JsonSink<'_> {
     fn end_metric(&mut self, _metric: &PreparedMetric) {
         self.out.extend_from_slice(b"]}}");
     }
+}
+
+/// The overflow attribute's opening up to its value.
+const OVERFLOW_KEY: &[u8] = b"{\"key\":\"otel.metric.overflow\",\"value\":{";
+
+/// Opens a data point with its attributes, `keys` (prepared openings) with `labels`.
+#[inline]
+fn point_attributes<K: AsRef<[u8]>>(out: &mut Vec<u8>, keys: &[K], labels: &[LabelValue<'_>]) {
+    if labels.is_empty() {
+        out.push(b'{');
+        return;
+    }
+    out.extend_from_slice(b"{\"attributes\":[");
+    for (i, (key, label)) in keys.iter().zip(labels).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(key.as_ref());
+        any_value(out, *label);
+        out.extend_from_slice(b"}}");
+    }
+    out.extend_from_slice(b"],");
 }
 
 /// An `AnyValue`'s member: `"stringValue":..`, `"intValue":".."` (64-bit integers are
@@ -171,5 +183,18 @@ fn any_value(out: &mut Vec<u8>, label: LabelValue<'_>) {
                 b"\"boolValue\":false"
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overflow_key_opens_the_attribute_as_prepared_keys_do() {
+        let mut head = b"{\"key\":".to_vec();
+        string(&mut head, crate::family::OVERFLOW_ATTRIBUTE);
+        head.extend_from_slice(b",\"value\":{");
+        assert_eq!(head, OVERFLOW_KEY);
     }
 }

@@ -13,7 +13,7 @@
 
 use super::context::OtlpContext;
 use super::prepared::{NumberValue, Prepared, PreparedMetric};
-use super::walk::{walk, Sink};
+use super::walk::{walk, Attributes, Sink, OVERFLOW_VALUES};
 use super::wire::{self, Nested};
 use crate::labels::LabelValue;
 use crate::Visitor;
@@ -98,7 +98,7 @@ impl Sink for ProtobufSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue) {
+    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: NumberValue) {
         let times = times_of(&self.times, metric);
         let point_len = point_len(times);
         let out = &mut *self.out;
@@ -121,25 +121,13 @@ impl Sink for ProtobufSink<'_> {
             out.extend_from_slice(metric.protobuf_data_tail);
             return;
         }
-        // attributes: [KeyValue { key, value: AnyValue }], each sized directly.
-        let attributes = metric.protobuf_keys.iter().zip(labels);
-        let attributes_len: usize = attributes
-            .clone()
-            .map(|(key, label)| {
-                let len = key_value_len(key, *label);
-                1 + wire::varint_len(len as u64) + len
-            })
-            .sum();
-        out.push(wire::len_key(1));
-        wire::varint(out, (point_len + attributes_len) as u64);
-        point_body(out, times, value);
-        for (key, label) in attributes {
-            out.push(wire::len_key(7));
-            wire::varint(out, key_value_len(key, *label) as u64);
-            out.extend_from_slice(key);
-            out.push(wire::len_key(2));
-            wire::varint(out, any_value_len(*label) as u64);
-            any_value(out, *label);
+        match attributes {
+            Attributes::Keys(labels) => {
+                labeled_point(out, times, value, &metric.protobuf_keys, labels);
+            }
+            Attributes::Overflow => {
+                labeled_point(out, times, value, &[OVERFLOW_KEY], &OVERFLOW_VALUES);
+            }
         }
     }
 
@@ -150,6 +138,41 @@ impl Sink for ProtobufSink<'_> {
             data_hint.set(wire::end(self.out, data));
             metric_hint.set(wire::end(self.out, nested));
         }
+    }
+}
+
+/// The `KeyValue.key` (1) field of the overflow attribute.
+const OVERFLOW_KEY: &[u8] = b"\x0a\x14otel.metric.overflow";
+
+/// A data point with attributes: `keys` (prepared `KeyValue.key` fields) with `labels`.
+#[inline]
+fn labeled_point<K: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
+    times: &[u8],
+    value: NumberValue,
+    keys: &[K],
+    labels: &[LabelValue<'_>],
+) {
+    // attributes: [KeyValue { key, value: AnyValue }], each sized directly.
+    let attributes = keys.iter().map(AsRef::as_ref).zip(labels);
+    let attributes_len: usize = attributes
+        .clone()
+        .map(|(key, label)| {
+            let len = key_value_len(key, *label);
+            1 + wire::varint_len(len as u64) + len
+        })
+        .sum();
+    let point_len = point_len(times);
+    out.push(wire::len_key(1));
+    wire::varint(out, (point_len + attributes_len) as u64);
+    point_body(out, times, value);
+    for (key, label) in attributes {
+        out.push(wire::len_key(7));
+        wire::varint(out, key_value_len(key, *label) as u64);
+        out.extend_from_slice(key);
+        out.push(wire::len_key(2));
+        wire::varint(out, any_value_len(*label) as u64);
+        any_value(out, *label);
     }
 }
 
@@ -185,5 +208,17 @@ fn any_value(out: &mut Vec<u8>, label: LabelValue<'_>) {
             out.push(wire::varint_key(3));
             wire::varint(out, v as u64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overflow_key_is_the_attribute_name_as_a_key_field() {
+        let mut field = Vec::new();
+        wire::bytes_field(&mut field, 1, crate::family::OVERFLOW_ATTRIBUTE.as_bytes());
+        assert_eq!(field, OVERFLOW_KEY);
     }
 }

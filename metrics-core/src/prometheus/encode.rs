@@ -44,8 +44,20 @@ struct Encoder<'a, W: ?Sized> {
     error: Option<io::Error>,
 }
 
+/// The overflow sample's label, `otel.metric.overflow` as a Prometheus label name, up to
+/// its value (`true`, the one value in [`OVERFLOW_VALUES`]).
+const OVERFLOW_HEADS: [&[u8]; 1] = [b"{otel_metric_overflow=\""];
+const OVERFLOW_VALUES: [LabelValue<'static>; 1] = [LabelValue::Bool(true)];
+
 impl<W: io::Write + ?Sized> Encoder<'_, W> {
-    fn sample(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) -> io::Result<()> {
+    /// One sample, labeled by the family's keys or, for an overflow point, by the overflow
+    /// label alone.
+    fn sample(
+        &mut self,
+        labels: &[LabelValue<'_>],
+        overflow: bool,
+        value: PointValue<'_>,
+    ) -> io::Result<()> {
         // A visit with more points than its schema has metrics: nothing to name them by.
         let Some(family) = self.families.get(self.cursor) else {
             return Ok(());
@@ -57,11 +69,15 @@ impl<W: io::Write + ?Sized> Encoder<'_, W> {
             self.open = true;
             self.out.write_all(&family.header[self.format.index()])?;
         }
-        if labels.is_empty() || family.label_heads.is_empty() {
+        if overflow {
+            self.out.write_all(&family.name)?;
+            write_labels(self.out, &OVERFLOW_HEADS, &OVERFLOW_VALUES)?;
+            self.out.write_all(b"\"} ")?;
+        } else if labels.is_empty() || family.label_heads.is_empty() {
             self.out.write_all(&family.plain)?;
         } else {
             self.out.write_all(&family.name)?;
-            write_labels(self.out, family, labels)?;
+            write_labels(self.out, &family.label_heads, labels)?;
             self.out.write_all(b"\"} ")?;
         }
         write_value(self.out, value)?;
@@ -73,7 +89,15 @@ impl<W: io::Write + ?Sized> Visitor for Encoder<'_, W> {
     #[inline]
     fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         if self.error.is_none() {
-            if let Err(error) = self.sample(labels, value) {
+            if let Err(error) = self.sample(labels, false, value) {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    fn overflow_point(&mut self, value: PointValue<'_>) {
+        if self.error.is_none() {
+            if let Err(error) = self.sample(&[], true, value) {
                 self.error = Some(error);
             }
         }
@@ -87,13 +111,13 @@ impl<W: io::Write + ?Sized> Visitor for Encoder<'_, W> {
 
 /// `{key="value",key2="value2` (the closing `"}` is the caller's): each prepared label head
 /// and its value; values without a key in the schema (a hand-written visit) are left out.
-fn write_labels<W: io::Write + ?Sized>(
+fn write_labels<W: io::Write + ?Sized, H: AsRef<[u8]>>(
     out: &mut W,
-    family: &PreparedFamily,
+    heads: &[H],
     labels: &[LabelValue<'_>],
 ) -> io::Result<()> {
-    for (head, label) in family.label_heads.iter().zip(labels) {
-        out.write_all(head)?;
+    for (head, label) in heads.iter().zip(labels) {
+        out.write_all(head.as_ref())?;
         match *label {
             LabelValue::Str(text) => write_label_value(out, text)?,
             // Label values are strings to Prometheus: an integer's digits, a bool's word.
@@ -179,6 +203,12 @@ mod tests {
             write_value(&mut out, value).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), expected, "{value:?}");
         }
+    }
+
+    #[test]
+    fn the_overflow_label_is_the_attribute_as_a_label_name() {
+        let name = super::super::names::label_name(crate::family::OVERFLOW_ATTRIBUTE);
+        assert_eq!(OVERFLOW_HEADS[0], format!("{{{name}=\"").as_bytes());
     }
 
     #[test]
