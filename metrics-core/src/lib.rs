@@ -52,6 +52,7 @@ mod error;
 pub mod export;
 mod field;
 mod group;
+mod histogram;
 pub mod json;
 pub mod labels;
 #[cfg(feature = "otel-sdk")]
@@ -75,7 +76,13 @@ pub use error::MetricsError;
 pub use export::{create_exporter, MetricsExporter};
 pub use field::SkippedField;
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
+pub use histogram::{
+    ExponentialHistogram, ExponentialHistogramSnapshot, Histogram, HistogramSnapshot,
+    MAX_EXPONENTIAL_BUCKETS,
+};
 pub use labels::{LabelMap, LabelSet, LabelValue, ToLabelValue};
+/// Why bucket bounds were refused ([`Histogram::with_bounds`]).
+pub use metrics_rules::BucketsProblem;
 pub use point::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, PointValue};
 #[cfg(feature = "export")]
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};

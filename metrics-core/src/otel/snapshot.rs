@@ -157,6 +157,7 @@ mod tests {
             description: "",
             labels: &[],
             value_type: ValueType::U64,
+            buckets: &[],
         })
     }
 

@@ -1,9 +1,20 @@
 //! Follows a group's visit with a cursor into its prepared metrics and hands each encoder
 //! (protobuf, JSON) the metrics that have points, and their points.
 
-use super::prepared::{NumberValue, PreparedMetric};
+use super::prepared::{Data, NumberValue, PreparedMetric};
 use crate::labels::LabelValue;
-use crate::{PointValue, Visitor};
+use crate::{ExponentialHistogramPoint, HistogramPoint, PointValue, Visitor};
+
+/// A point as OTLP carries it.
+#[derive(Clone, Copy)]
+pub(super) enum OtlpPoint<'a> {
+    /// A Gauge's or Sum's `NumberDataPoint` value.
+    Number(NumberValue),
+    /// A `HistogramDataPoint`'s distribution.
+    Histogram(&'a HistogramPoint<'a>),
+    /// An `ExponentialHistogramDataPoint`'s distribution.
+    Exponential(&'a ExponentialHistogramPoint<'a>),
+}
 
 /// What an encoder writes for the metrics and points of one request.
 pub(super) trait Sink {
@@ -11,7 +22,7 @@ pub(super) trait Sink {
     fn begin_metric(&mut self, metric: &PreparedMetric);
     /// One of its points, with as many attribute values as the metric has keys (none for a
     /// metric that is not a map).
-    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue);
+    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: OtlpPoint<'_>);
     /// The metric started last ends.
     fn end_metric(&mut self, metric: &PreparedMetric);
 }
@@ -60,11 +71,24 @@ impl<S: Sink> Visitor for Walker<'_, S> {
         let Some(metric) = self.metrics.get(self.cursor) else {
             return;
         };
-        let PointValue::Number(value) = value else {
-            return;
-        };
-        let Some(value) = NumberValue::new(metric.value_type, value) else {
-            return;
+        // A point that does not fit its metric (only a hand-written visit gives one) or that
+        // OTLP cannot carry (NaN, a malformed histogram) is left out.
+        let value = match (metric.data, value) {
+            (Data::Gauge | Data::Sum { .. }, PointValue::Number(value)) => {
+                match NumberValue::new(metric.value_type, value) {
+                    Some(value) => OtlpPoint::Number(value),
+                    None => return,
+                }
+            }
+            (Data::Histogram, PointValue::Histogram(point))
+                if point.bucket_counts.len() == point.bounds.len() + 1 =>
+            {
+                OtlpPoint::Histogram(point)
+            }
+            (Data::ExponentialHistogram, PointValue::ExponentialHistogram(point)) => {
+                OtlpPoint::Exponential(point)
+            }
+            _ => return,
         };
         if !self.open {
             self.open = true;

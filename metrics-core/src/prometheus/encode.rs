@@ -4,8 +4,9 @@ use std::io;
 
 use super::prepared::PreparedFamily;
 use super::Format;
+use crate::histogram::lower_boundary;
 use crate::labels::LabelValue;
-use crate::{Number, PointValue, Visitor};
+use crate::{ExponentialHistogramPoint, HistogramPoint, Number, PointValue, Visitor};
 
 /// Writes the samples `visit` gives, under the headers of `families`; the first write error
 /// ends the output and is returned.
@@ -50,13 +51,23 @@ impl<W: io::Write + ?Sized> Encoder<'_, W> {
         let Some(family) = self.families.get(self.cursor) else {
             return Ok(());
         };
-        let PointValue::Number(value) = value else {
-            return Ok(());
+        // A point that does not fit its family comes only from a hand-written visit.
+        let histogram = !family.series[0].is_empty();
+        let value = match (value, histogram) {
+            (PointValue::Number(value), false) => value,
+            (PointValue::Histogram(point), true)
+                if point.bucket_counts.len() == point.bounds.len() + 1 =>
+            {
+                self.open_family(family)?;
+                return self.histogram(family, labels, point);
+            }
+            (PointValue::ExponentialHistogram(point), true) => {
+                self.open_family(family)?;
+                return self.exponential(family, labels, point);
+            }
+            _ => return Ok(()),
         };
-        if !self.open {
-            self.open = true;
-            self.out.write_all(&family.header[self.format.index()])?;
-        }
+        self.open_family(family)?;
         if labels.is_empty() || family.label_heads.is_empty() {
             self.out.write_all(&family.plain)?;
         } else {
@@ -66,6 +77,137 @@ impl<W: io::Write + ?Sized> Encoder<'_, W> {
         }
         write_value(self.out, value)?;
         self.out.write_all(b"\n")
+    }
+}
+
+impl<W: io::Write + ?Sized> Encoder<'_, W> {
+    /// Writes the family's metadata lines before its first sample.
+    fn open_family(&mut self, family: &PreparedFamily) -> io::Result<()> {
+        if !self.open {
+            self.open = true;
+            self.out.write_all(&family.header[self.format.index()])?;
+        }
+        Ok(())
+    }
+
+    /// `name_bucket{..,le=".."}` cumulative counts, then `+Inf`, `name_sum`, `name_count`.
+    fn histogram(
+        &mut self,
+        family: &PreparedFamily,
+        labels: &[LabelValue<'_>],
+        point: &HistogramPoint<'_>,
+    ) -> io::Result<()> {
+        let mut buckets = Buckets::new(self, family, labels);
+        let mut cumulative = 0u64;
+        for (bound, count) in point.bounds.iter().zip(point.bucket_counts) {
+            cumulative = cumulative.wrapping_add(*count);
+            buckets.bucket(*bound, cumulative)?;
+        }
+        let negative = point.bounds.first().is_some_and(|&b| b < 0.0);
+        buckets.finish(
+            point.count,
+            point.sum,
+            negative || point.min.is_some_and(|m| m < 0.0),
+        )
+    }
+
+    /// An exponential histogram as explicit buckets at its bucket boundaries, in increasing
+    /// order: negative buckets (upper bound `-base^index`), the zero bucket (`le` the zero
+    /// threshold), positive buckets (upper bound `base^(index + 1)`); each `le` is exact at
+    /// a boundary, so `histogram_quantile` interpolates within the same buckets OTLP carries.
+    fn exponential(
+        &mut self,
+        family: &PreparedFamily,
+        labels: &[LabelValue<'_>],
+        point: &ExponentialHistogramPoint<'_>,
+    ) -> io::Result<()> {
+        let scale = point.scale;
+        let mut buckets = Buckets::new(self, family, labels);
+        let mut cumulative = 0u64;
+        let negative = point.negative;
+        for (i, count) in negative.counts.iter().enumerate().rev() {
+            cumulative = cumulative.wrapping_add(*count);
+            let index = negative.offset.saturating_add(i as i32);
+            buckets.bucket(-lower_boundary(index, scale), cumulative)?;
+        }
+        cumulative = cumulative.wrapping_add(point.zero_count);
+        buckets.bucket(point.zero_threshold, cumulative)?;
+        let positive = point.positive;
+        for (i, count) in positive.counts.iter().enumerate() {
+            cumulative = cumulative.wrapping_add(*count);
+            let index = positive.offset.saturating_add(i as i32).saturating_add(1);
+            buckets.bucket(lower_boundary(index, scale), cumulative)?;
+        }
+        let has_negative = negative.counts.iter().any(|&c| c != 0);
+        buckets.finish(point.count, point.sum, has_negative)
+    }
+}
+
+/// Writes one histogram point's bucket lines, keeping the `le` values strictly increasing
+/// and finite (a boundary that repeats or overflows is left to the next line, its count
+/// included there): the exposition stays valid whatever the buckets.
+struct Buckets<'e, 'a, W: ?Sized> {
+    encoder: &'e mut Encoder<'a, W>,
+    family: &'e PreparedFamily,
+    labels: &'e [LabelValue<'e>],
+    last: f64,
+}
+
+impl<'e, 'a, W: io::Write + ?Sized> Buckets<'e, 'a, W> {
+    fn new(
+        encoder: &'e mut Encoder<'a, W>,
+        family: &'e PreparedFamily,
+        labels: &'e [LabelValue<'e>],
+    ) -> Self {
+        Buckets {
+            encoder,
+            family,
+            labels,
+            last: f64::NEG_INFINITY,
+        }
+    }
+
+    fn bucket(&mut self, le: f64, cumulative: u64) -> io::Result<()> {
+        if !le.is_finite() || le <= self.last {
+            return Ok(());
+        }
+        self.last = le;
+        self.line(&self.family.series[0], Some(le), Number::U64(cumulative))
+    }
+
+    /// The `+Inf` bucket, `_sum` (left out in OpenMetrics when values can be negative:
+    /// OpenMetrics keeps sums for histograms without negative buckets) and `_count`.
+    fn finish(mut self, count: u64, sum: f64, negative: bool) -> io::Result<()> {
+        self.line(
+            &self.family.series[0],
+            Some(f64::INFINITY),
+            Number::U64(count),
+        )?;
+        if !(negative && self.encoder.format == Format::OpenMetrics) {
+            self.line(&self.family.series[1], None, Number::F64(sum))?;
+        }
+        self.line(&self.family.series[2], None, Number::U64(count))
+    }
+
+    /// `series{labels,le="le"} value`.
+    fn line(&mut self, series: &[u8], le: Option<f64>, value: Number) -> io::Result<()> {
+        let out = &mut *self.encoder.out;
+        out.write_all(series)?;
+        let labeled = !self.labels.is_empty() && !self.family.label_heads.is_empty();
+        if labeled {
+            write_labels(out, self.family, self.labels)?;
+        }
+        match (le, labeled) {
+            (Some(le), labeled) => {
+                out.write_all(if labeled { b"\",le=\"" } else { b"{le=\"" })?;
+                write_value(out, Number::F64(le))?;
+                out.write_all(b"\"} ")?;
+            }
+            (None, true) => out.write_all(b"\"} ")?,
+            (None, false) => out.write_all(b" ")?,
+        }
+        write_value(out, value)?;
+        out.write_all(b"\n")
     }
 }
 
