@@ -113,7 +113,7 @@ impl Shape {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a metric field",
     label = "unsupported metric field type",
-    note = "metric fields are integers, floats, `bool`, `Duration`, std atomics, `Option<T>`, `HashMap`/`BTreeMap` from a label key (string, integer, bool, `#[derive(LabelValue)]` enum) to a value, `LabelMap` from a tuple or `#[derive(LabelSet)]` key, and `#[derive(MetricsGroup)]` types",
+    note = "metric fields are integers, floats, `bool`, `Duration`, std atomics, `Option<T>`, `HashMap`/`BTreeMap` from a label key (string, `bool`, integer up to `i64` or `u32`, `#[derive(LabelValue)]` enum) to a value, histograms, `LabelMap` from a tuple or `#[derive(LabelSet)]` key, and `#[derive(MetricsGroup)]` types",
     note = "implement `metrics_core::MetricValue` for your own value types, or mark the field `#[metric(skip)]`"
 )]
 pub trait Field {
