@@ -444,3 +444,64 @@ async fn a_family_reported_live_is_exact_while_threads_update_it() {
     assert_eq!(*totals.last().unwrap(), (THREADS * ROUNDS) as u64);
     assert_eq!(live.tasks.len(), 20);
 }
+
+#[derive(MetricsGroup, Serialize)]
+struct Latencies {
+    /// Request latency by route.
+    #[metric(unit = "s", label = "route")]
+    latency: Family<&'static str, metrics_core::Histogram>,
+}
+
+#[test]
+fn a_family_of_histograms_exports_buckets_per_series_and_for_the_overflow() {
+    let live = Latencies {
+        latency: Family::with_max_series(1),
+    };
+    live.latency.get_or_create(&"/users").record(0.02);
+    live.latency.get_or_create(&"/users").record(0.3);
+    live.latency.get_or_create(&"/orders").record(7.0); // beyond the cap
+    assert_eq!(live.latency.overflowed(), 1);
+
+    let mut out = Vec::new();
+    prometheus::to_writer(&live, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for line in [
+        r#"latency_seconds_count{route="/users"} 2"#,
+        r#"latency_seconds_bucket{route="/users",le="+Inf"} 2"#,
+        r#"latency_seconds_count{otel_metric_overflow="true"} 1"#,
+        r#"latency_seconds_bucket{otel_metric_overflow="true",le="+Inf"} 1"#,
+        r#"latency_seconds_sum{otel_metric_overflow="true"} 7.0"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+    }
+
+    let mut body = Vec::new();
+    encode_protobuf(&live, &context(), &mut body);
+    let request = ExportMetricsServiceRequest::decode(&body[..]).unwrap();
+    let metric = &request.resource_metrics[0].scope_metrics[0].metrics[0];
+    let Some(Data::Histogram(histogram)) = &metric.data else {
+        panic!("{:?}", metric.data)
+    };
+    let points: Vec<(String, u64)> = histogram
+        .data_points
+        .iter()
+        .map(|p| {
+            let [kv] = &p.attributes[..] else {
+                panic!("{:?}", p.attributes)
+            };
+            let value = kv.value.as_ref().and_then(|v| v.value.clone());
+            (format!("{}={value:?}", kv.key), p.count)
+        })
+        .collect();
+    assert_eq!(
+        points,
+        [
+            (r#"route=Some(StringValue("/users"))"#.to_owned(), 2),
+            (format!("{OVERFLOW_ATTRIBUTE}=Some(BoolValue(true))"), 1),
+        ]
+    );
+    assert_eq!(
+        json::to_string(&live).unwrap(),
+        serde_json::to_string(&live).unwrap()
+    );
+}

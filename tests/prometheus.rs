@@ -4,9 +4,10 @@
 
 mod support;
 
+use support::promtool::{promtool_findings, tool};
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -295,16 +296,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn tool(name: &str) -> PathBuf {
-    let path = Path::new("/usr/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} missing: run the tests with scripts/test.sh, which installs Debian's `prometheus`",
-        path.display()
-    );
-    path
-}
-
 /// Asks Prometheus's HTTP API; `None` until it answers.
 fn api(prometheus: SocketAddr, path_and_query: &str) -> Option<Value> {
     TcpStream::connect(prometheus).ok()?;
@@ -410,29 +401,6 @@ fn a_real_prometheus_scrapes_the_endpoint() {
         metadata["task_manager_average_uptime_seconds"][0]["unit"],
         "seconds"
     );
-}
-
-/// `promtool check metrics` lints an exposition: the findings, one a line.
-fn promtool_findings(exposition: &[u8]) -> String {
-    let mut child = Command::new(tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(exposition).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !findings.contains("error while linting"),
-        "promtool cannot parse it: {findings}"
-    );
-    findings
 }
 
 #[derive(MetricsGroup)]

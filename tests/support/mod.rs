@@ -7,6 +7,7 @@ pub mod child;
 #[cfg(feature = "export")]
 pub mod expected;
 pub mod logs;
+pub mod promtool;
 // The receiver speaks the configuration's protocols, which only `export` builds have.
 #[cfg(feature = "export")]
 pub mod receiver;

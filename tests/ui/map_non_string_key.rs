@@ -5,7 +5,7 @@ use metrics_core::MetricsGroup;
 #[derive(MetricsGroup)]
 struct Compaction {
     #[metric(counter, label = "tier")]
-    by_tier: HashMap<u32, u64>,
+    by_tier: HashMap<u64, u64>,
 }
 
 fn main() {}

@@ -10,27 +10,26 @@ use serde::de::{MapAccess, SeqAccess, Visitor as DeVisitor};
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Family, SeriesValue};
+use super::Family;
 use crate::field::{Field, MapKeys, Shape};
 use crate::json::JsonFormat;
 use crate::labels::LabelSet;
-use crate::Visitor;
+use crate::labels::LabelValue;
+use crate::{MetricValue, PointValue, Visitor};
 
 impl<K, V> Field for Family<K, V>
 where
     K: LabelSet + Serialize,
-    V: SeriesValue + Serialize,
+    V: MetricValue + Serialize,
 {
     const SHAPE: Shape = Shape::Map(V::VALUE_TYPE, MapKeys::of::<K>());
 
     fn visit(&self, visitor: &mut dyn Visitor) {
         for (key, value) in self.iter() {
-            let labels = key.label_values();
-            value.point(&mut |point| visitor.point(labels.as_ref(), point));
+            value.visit_point(key.label_values().as_ref(), visitor);
         }
         if self.overflowed() > 0 {
-            self.overflow
-                .point(&mut |point| visitor.overflow_point(point));
+            self.overflow.visit_point(&[], &mut Overflow(visitor));
         }
         visitor.advance(1);
     }
@@ -41,6 +40,20 @@ where
         F: JsonFormat,
     {
         format.serialize(writer, self)
+    }
+}
+
+/// Hands the points a value visits to `overflow_point`: whatever the value (a number, a
+/// histogram), its point becomes the overflow point.
+struct Overflow<'a>(&'a mut dyn Visitor);
+
+impl Visitor for Overflow<'_> {
+    fn point(&mut self, _labels: &[LabelValue<'_>], value: PointValue<'_>) {
+        self.0.overflow_point(value);
+    }
+
+    fn advance(&mut self, metrics: usize) {
+        self.0.advance(metrics);
     }
 }
 

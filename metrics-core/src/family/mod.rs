@@ -27,11 +27,9 @@ use std::sync::{Mutex, PoisonError};
 
 mod counter;
 mod field;
-mod series;
 mod slots;
 
 pub use counter::Counter;
-pub use series::SeriesValue;
 
 use slots::Slots;
 
@@ -41,6 +39,11 @@ pub const OVERFLOW_ATTRIBUTE: &str = "otel.metric.overflow";
 
 /// A live, concurrent map from label sets to series: one metric field whose points are its
 /// series, each with every attribute of its key.
+///
+/// A series is any [`MetricValue`](crate::MetricValue) updated through `&self`: a
+/// [`Counter`], a std atomic, a [`Histogram`](crate::Histogram) or an
+/// [`ExponentialHistogram`](crate::ExponentialHistogram) (made by
+/// [`new_with`](Family::new_with) for bounds other than the default).
 ///
 /// `family.get_or_create(&key)` returns the key's series, creating it on the first use of
 /// the key; after that, finding and updating it takes no lock and allocates nothing. Keep

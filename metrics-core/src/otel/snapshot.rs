@@ -168,6 +168,7 @@ mod tests {
             description: "",
             labels: &[],
             value_type: ValueType::U64,
+            buckets: &[],
         })
     }
 

@@ -6,25 +6,41 @@ use crate::schema::cache::PerSchema;
 use crate::schema::{GroupSchema, MetricKind, ValueType};
 use crate::Number;
 
+/// What a metric's points are, in OTLP's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Data {
+    /// A Gauge of numbers.
+    Gauge,
+    /// A cumulative Sum of numbers.
+    Sum { monotonic: bool },
+    /// A cumulative Histogram.
+    Histogram,
+    /// A cumulative ExponentialHistogram.
+    ExponentialHistogram,
+}
+
 /// One metric's fragments. A request is these, in schema order, around the points.
 pub(super) struct PreparedMetric {
     pub(super) value_type: ValueType,
-    /// Counters and up-down counters are cumulative Sums, whose points carry a start time.
+    pub(super) data: Data,
+    /// Cumulative metrics (Sums and histograms) carry a start time in their points.
     pub(super) is_sum: bool,
-    /// Whether points carry attributes (a map): such a metric is opened before its points.
+    /// Whether the metric is opened before its points (a map, or a histogram, whose points
+    /// vary in size): otherwise it is written whole with its one point.
     pub(super) labeled: bool,
     /// How many attribute keys the metric has.
     pub(super) label_keys: usize,
     /// `Metric` fields `name` (1), `description` (2), `unit` (3): the start of its body.
     pub(super) protobuf_head: Box<[u8]>,
-    /// The `Metric` field holding the points: `gauge` (5) or `sum` (7).
+    /// The `Metric` field holding the points: `gauge` (5), `sum` (7), `histogram` (9) or
+    /// `exponential_histogram` (10).
     pub(super) protobuf_data_field: u8,
-    /// A Sum's `aggregation_temporality` (2, cumulative) and `is_monotonic` (3), written after
-    /// its points; empty for a Gauge.
+    /// The `aggregation_temporality` (2, cumulative) of a Sum or histogram and a Sum's
+    /// `is_monotonic` (3), written after its points; empty for a Gauge.
     pub(super) protobuf_data_tail: &'static [u8],
     /// Each attribute's `KeyValue.key` (1) field, in the order of the point's values.
     pub(super) protobuf_keys: Box<[Box<[u8]>]>,
-    /// What a labeled metric's `Metric` and Gauge or Sum lengths took last time.
+    /// What an opened metric's `Metric` and data message lengths took last time.
     pub(super) protobuf_hints: [wire::LengthHint; 2],
     /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
     pub(super) json_head: Box<[u8]>,
@@ -34,15 +50,19 @@ pub(super) struct PreparedMetric {
 
 /// The cumulative temporality (2) and `is_monotonic: true`; prost leaves `false` out too.
 const MONOTONIC_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 2, wire::varint_key(3), 1];
-const SUM_TAIL: [u8; 2] = [wire::varint_key(2), 2];
+/// The cumulative temporality (2) alone: a non-monotonic Sum's, or a histogram's.
+const CUMULATIVE_TAIL: [u8; 2] = [wire::varint_key(2), 2];
 
 impl PreparedMetric {
     fn new(name: &str, descriptor: &crate::schema::MetricDescriptor) -> Self {
-        let (is_sum, monotonic) = match descriptor.kind {
-            MetricKind::Counter => (true, true),
-            MetricKind::UpDownCounter => (true, false),
-            MetricKind::Gauge => (false, false),
+        let data = match descriptor.kind {
+            MetricKind::Counter => Data::Sum { monotonic: true },
+            MetricKind::UpDownCounter => Data::Sum { monotonic: false },
+            MetricKind::Gauge => Data::Gauge,
+            MetricKind::Histogram => Data::Histogram,
+            MetricKind::ExponentialHistogram => Data::ExponentialHistogram,
         };
+        let histogram = matches!(data, Data::Histogram | Data::ExponentialHistogram);
         let mut protobuf_head = Vec::new();
         wire::bytes_field(&mut protobuf_head, 1, name.as_bytes());
         // proto3 leaves empty strings out; so does prost, whose output the tests compare.
@@ -73,30 +93,31 @@ impl PreparedMetric {
             .collect();
         PreparedMetric {
             value_type: descriptor.value_type,
-            is_sum,
-            labeled: !descriptor.labels.is_empty(),
+            data,
+            is_sum: data != Data::Gauge,
+            labeled: !descriptor.labels.is_empty() || histogram,
             label_keys: descriptor.labels.len(),
             protobuf_head: protobuf_head.into(),
-            protobuf_data_field: if is_sum { 7 } else { 5 },
-            protobuf_data_tail: match (is_sum, monotonic) {
-                (true, true) => &MONOTONIC_SUM_TAIL,
-                (true, false) => &SUM_TAIL,
-                (false, _) => &[],
+            protobuf_data_field: match data {
+                Data::Gauge => 5,
+                Data::Sum { .. } => 7,
+                Data::Histogram => 9,
+                Data::ExponentialHistogram => 10,
+            },
+            protobuf_data_tail: match data {
+                Data::Sum { monotonic: true } => &MONOTONIC_SUM_TAIL,
+                Data::Gauge => &[],
+                _ => &CUMULATIVE_TAIL,
             },
             protobuf_keys,
             protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
-            json_head: json_head(name, descriptor, is_sum, monotonic).into(),
+            json_head: json_head(name, descriptor, data).into(),
             json_keys,
         }
     }
 }
 
-fn json_head(
-    name: &str,
-    descriptor: &crate::schema::MetricDescriptor,
-    is_sum: bool,
-    monotonic: bool,
-) -> Vec<u8> {
+fn json_head(name: &str, descriptor: &crate::schema::MetricDescriptor, data: Data) -> Vec<u8> {
     let mut out = b"{\"name\":".to_vec();
     json::string(&mut out, name);
     if !descriptor.description.is_empty() {
@@ -107,12 +128,18 @@ fn json_head(
         out.extend_from_slice(b",\"unit\":");
         json::string(&mut out, descriptor.unit);
     }
-    out.extend_from_slice(match (is_sum, monotonic) {
-        (true, true) => {
+    out.extend_from_slice(match data {
+        Data::Sum { monotonic: true } => {
             b",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,\"dataPoints\":["
         }
-        (true, false) => b",\"sum\":{\"aggregationTemporality\":2,\"dataPoints\":[",
-        (false, _) => b",\"gauge\":{\"dataPoints\":[",
+        Data::Sum { monotonic: false } => {
+            b",\"sum\":{\"aggregationTemporality\":2,\"dataPoints\":["
+        }
+        Data::Gauge => b",\"gauge\":{\"dataPoints\":[",
+        Data::Histogram => b",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[",
+        Data::ExponentialHistogram => {
+            b",\"exponentialHistogram\":{\"aggregationTemporality\":2,\"dataPoints\":["
+        }
     });
     out
 }

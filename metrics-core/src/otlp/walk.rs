@@ -1,19 +1,19 @@
 //! Follows a group's visit with a cursor into its prepared metrics and hands each encoder
 //! (protobuf, JSON) the metrics that have points, and their points.
 
-use super::prepared::{NumberValue, PreparedMetric};
+use super::prepared::{Data, NumberValue, PreparedMetric};
 use crate::labels::LabelValue;
-use crate::{PointValue, Visitor};
+use crate::{ExponentialHistogramPoint, HistogramPoint, PointValue, Visitor};
 
-/// What an encoder writes for the metrics and points of one request.
-pub(super) trait Sink {
-    /// A metric with at least one point starts.
-    fn begin_metric(&mut self, metric: &PreparedMetric);
-    /// One of its points, with as many attribute values as the metric has keys (none for a
-    /// metric that is not a map), or the overflow attribute.
-    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: NumberValue);
-    /// The metric started last ends.
-    fn end_metric(&mut self, metric: &PreparedMetric);
+/// A point as OTLP carries it.
+#[derive(Clone, Copy)]
+pub(super) enum OtlpPoint<'a> {
+    /// A Gauge's or Sum's `NumberDataPoint` value.
+    Number(NumberValue),
+    /// A `HistogramDataPoint`'s distribution.
+    Histogram(&'a HistogramPoint<'a>),
+    /// An `ExponentialHistogramDataPoint`'s distribution.
+    Exponential(&'a ExponentialHistogramPoint<'a>),
 }
 
 /// A point's attributes.
@@ -25,8 +25,38 @@ pub(super) enum Attributes<'a> {
     Overflow,
 }
 
-/// The overflow point's attribute value, for [`Attributes::Overflow`].
-pub(super) const OVERFLOW_VALUES: [LabelValue<'static>; 1] = [LabelValue::Bool(true)];
+impl<'a> Attributes<'a> {
+    /// Each attribute's prepared key (one of `keys`, or `overflow_key`) with its value.
+    #[inline]
+    pub(super) fn pairs<K: AsRef<[u8]>>(
+        self,
+        keys: &'a [K],
+        overflow_key: &'static [u8],
+    ) -> impl Iterator<Item = (&'a [u8], LabelValue<'a>)> + Clone {
+        let (labels, overflow) = match self {
+            Attributes::Keys(labels) => (labels, false),
+            Attributes::Overflow => (&[][..], true),
+        };
+        let keys = keys.iter().map(AsRef::as_ref).zip(labels.iter().copied());
+        keys.chain(overflow.then_some((overflow_key, LabelValue::Bool(true))))
+    }
+
+    /// Whether there are none.
+    pub(super) fn is_empty(self) -> bool {
+        matches!(self, Attributes::Keys([]))
+    }
+}
+
+/// What an encoder writes for the metrics and points of one request.
+pub(super) trait Sink {
+    /// A metric with at least one point starts.
+    fn begin_metric(&mut self, metric: &PreparedMetric);
+    /// One of its points, with as many attribute values as the metric has keys (none for a
+    /// metric that is not a map), or the overflow attribute.
+    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: OtlpPoint<'_>);
+    /// The metric started last ends.
+    fn end_metric(&mut self, metric: &PreparedMetric);
+}
 
 /// Hands `sink` every metric of `metrics` that gets a point OTLP can carry from `visit`: a
 /// metric without one (absent, `None`, an empty map, only NaN) is left out, as OTLP has no
@@ -72,11 +102,24 @@ impl<S: Sink> Walker<'_, S> {
         let Some(metric) = self.metrics.get(self.cursor) else {
             return;
         };
-        let PointValue::Number(value) = value else {
-            return;
-        };
-        let Some(value) = NumberValue::new(metric.value_type, value) else {
-            return;
+        // A point that does not fit its metric (only a hand-written visit gives one) or that
+        // OTLP cannot carry (NaN, a malformed histogram) is left out.
+        let value = match (metric.data, value) {
+            (Data::Gauge | Data::Sum { .. }, PointValue::Number(value)) => {
+                match NumberValue::new(metric.value_type, value) {
+                    Some(value) => OtlpPoint::Number(value),
+                    None => return,
+                }
+            }
+            (Data::Histogram, PointValue::Histogram(point))
+                if point.bucket_counts.len() == point.bounds.len() + 1 =>
+            {
+                OtlpPoint::Histogram(point)
+            }
+            (Data::ExponentialHistogram, PointValue::ExponentialHistogram(point)) => {
+                OtlpPoint::Exponential(point)
+            }
+            _ => return,
         };
         if !self.open {
             self.open = true;

@@ -17,6 +17,8 @@ pub(super) struct PreparedFamily {
     /// Each label's name up to its value, `key="`, in the order of the point's values; the
     /// first one opens the braces (`{key="`), the others follow a value (`",key="`).
     pub(super) label_heads: Box<[Box<[u8]>]>,
+    /// A histogram's series names, `name_bucket`, `name_sum`, `name_count`; empty otherwise.
+    pub(super) series: [Box<[u8]>; 3],
 }
 
 /// A group type's families in schema order, or the first pair of its metrics whose names
@@ -30,27 +32,43 @@ pub(super) fn prepared(schema: &'static GroupSchema) -> &'static Prepared {
 }
 
 fn prepare(schema: &'static GroupSchema) -> Prepared {
-    let mut seen: Vec<(String, String, String)> = Vec::new();
+    // Per metric: its name and every name it claims in the exposition.
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
     let mut families = Vec::with_capacity(schema.metric_count);
     for metric in schema.metrics() {
         let descriptor = metric.descriptor;
         let names = metric_names(&metric.name, descriptor.kind, descriptor.unit);
-        // Both spellings must be unique: a counter `x` (`x_total`) and a gauge `x_total`
-        // collide in the text format, a counter `x` and a gauge `x` in OpenMetrics.
-        if let Some((first, _, _)) = seen
-            .iter()
-            .find(|(_, family, sample)| *family == names.family || *sample == names.sample)
-        {
+        // Every spelling must be unique: a counter `x` (`x_total`) and a gauge `x_total`
+        // collide in the text format, a counter `x` and a gauge `x` in OpenMetrics, a
+        // histogram `x` and a gauge `x_count` in both.
+        let mut claimed = vec![names.family.clone(), names.sample.clone()];
+        if is_histogram(descriptor.kind) {
+            claimed.extend(SERIES.map(|suffix| format!("{}{suffix}", names.sample)));
+        }
+        if let Some((first, clash)) = seen.iter().find_map(|(first, theirs)| {
+            let clash = claimed.iter().find(|name| theirs.contains(name))?;
+            Some((first, clash))
+        }) {
             return Err(NameCollision {
                 first: first.clone(),
                 second: metric.name,
-                prometheus_name: names.sample,
+                prometheus_name: clash.clone(),
             });
         }
         families.push(PreparedFamily::new(&names, descriptor));
-        seen.push((metric.name, names.family, names.sample));
+        seen.push((metric.name, claimed));
     }
     Ok(families.into())
+}
+
+/// A histogram's series suffixes.
+const SERIES: [&str; 3] = ["_bucket", "_sum", "_count"];
+
+fn is_histogram(kind: MetricKind) -> bool {
+    matches!(
+        kind,
+        MetricKind::Histogram | MetricKind::ExponentialHistogram
+    )
 }
 
 impl PreparedFamily {
@@ -76,6 +94,7 @@ impl PreparedFamily {
                 MetricKind::Counter => b" counter\n",
                 // A non-monotonic sum is a gauge to Prometheus.
                 MetricKind::Gauge | MetricKind::UpDownCounter => b" gauge\n",
+                MetricKind::Histogram | MetricKind::ExponentialHistogram => b" histogram\n",
             });
             if let (Format::OpenMetrics, Some(unit)) = (format, &names.unit) {
                 out.extend_from_slice(b"# UNIT ");
@@ -104,6 +123,13 @@ impl PreparedFamily {
             plain: plain.into(),
             name: names.sample.clone().into_bytes().into(),
             label_heads,
+            series: SERIES.map(|suffix| {
+                if is_histogram(descriptor.kind) {
+                    format!("{}{suffix}", names.sample).into_bytes().into()
+                } else {
+                    Box::default()
+                }
+            }),
         }
     }
 }
