@@ -44,6 +44,7 @@ fn snapshot(seed: u64) -> MetricsSnapshot {
             suspended_agents: 2,
             max_capacity: 1000,
             load_factor: 0.005 * f,
+            agents_finished: Default::default(),
         },
         task_manager: TaskManagerMetrics {
             total_tasks: 5,
@@ -58,6 +59,7 @@ fn snapshot(seed: u64) -> MetricsSnapshot {
             cpu_utilization: f / 7.0,
             allocation_failures: 2,
             average_allocation_time_ms: 1.5,
+            allocation_time: Default::default(),
         },
         system: SystemResourceMetrics {
             memory_usage_mb: 512.0 + f / 3.0,
