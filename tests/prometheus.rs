@@ -328,6 +328,35 @@ fn query(prometheus: SocketAddr, query: &str, deadline: Instant) -> String {
     }
 }
 
+/// A Prometheus scraping `target` every second, its data in `dir`: the process (killed on
+/// drop) and its address.
+fn start_prometheus(target: SocketAddr, dir: &std::path::Path) -> (Guard, SocketAddr) {
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: metrics\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let prometheus: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Guard(
+        Command::new(tool("prometheus"))
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prometheus}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    (server, prometheus)
+}
+
 #[test]
 fn a_real_prometheus_scrapes_the_endpoint() {
     let runtime = Runtime::new().unwrap();
@@ -338,30 +367,7 @@ fn a_real_prometheus_scrapes_the_endpoint() {
         .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: metrics\n    static_configs:\n      - targets: ['{}']\n",
-            exporter.local_addr()
-        ),
-    )
-    .unwrap();
-    let prometheus: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _server = Guard(
-        Command::new(tool("prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prometheus}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_server, prometheus) = start_prometheus(exporter.local_addr(), dir.path());
     let deadline = Instant::now() + Duration::from_secs(60);
     assert_eq!(query(prometheus, "up", deadline), "1");
     for (series, expected) in [
@@ -436,12 +442,40 @@ fn promtool_finds_nothing_to_lint() {
     // The example's own names say their units twice (`_ms` in the name, `ms` as the unit):
     // promtool's findings are about those names, not the mapping.
     let findings = promtool_findings(&exposition(&support::example_snapshot(), Format::Text));
-    assert_eq!(
-        findings,
-        "load_balancer_average_allocation_time_ms_milliseconds metric names should not contain abbreviated units\n\
-         load_balancer_average_allocation_time_ms_milliseconds use base unit \"seconds\" instead of \"milliseconds\"\n\
-         system_memory_usage_mb_mebibytes metric names should not contain abbreviated units\n"
-    );
+    assert_eq!(findings, EXAMPLE_NAME_FINDINGS);
+}
+
+/// What promtool says of the example's exposition: only about the two names the reference
+/// exporter chose (`_ms` and `_mb` in the name, the unit given as well).
+const EXAMPLE_NAME_FINDINGS: &str = "\
+load_balancer_average_allocation_time_ms_milliseconds metric names should not contain abbreviated units
+load_balancer_average_allocation_time_ms_milliseconds use base unit \"seconds\" instead of \"milliseconds\"
+system_memory_usage_mb_mebibytes metric names should not contain abbreviated units
+";
+
+/// The result vector of the instant query `query`, once it is not empty.
+fn query_series(prometheus: SocketAddr, query: &str, deadline: Instant) -> Vec<Value> {
+    let encoded: String = query
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect();
+    loop {
+        if let Some(answer) = api(prometheus, &format!("/api/v1/query?query={encoded}")) {
+            if let Some(result) = answer["data"]["result"].as_array() {
+                if !result.is_empty() {
+                    return result.clone();
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus has no series for {query}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 #[test]
@@ -476,8 +510,12 @@ fn the_example_serves_its_metrics_with_prometheus_flag() {
     loop {
         if TcpStream::connect(address).is_ok() {
             let body = String::from_utf8(http(address, "GET", "/metrics", &[]).body).unwrap();
-            // The simulation's capacity.
-            if body.contains("\nscheduler_max_capacity 64\n") {
+            // The simulation's capacity, and agents allocated (the histogram) and finished.
+            if body.contains("\nscheduler_max_capacity 64\n")
+                && body.contains("load_balancer_allocation_time_seconds_bucket{le=")
+                && body.contains("scheduler_agents_finished_total{queue=")
+            {
+                assert_eq!(promtool_findings(body.as_bytes()), EXAMPLE_NAME_FINDINGS);
                 break;
             }
         }
@@ -487,4 +525,50 @@ fn the_example_serves_its_metrics_with_prometheus_flag() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // A real Prometheus scrapes the example every second: the latency histogram gives a
+    // quantile, and the family its series with both attributes.
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, prometheus) = start_prometheus(address, dir.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let quantile = "histogram_quantile(0.9, sum by (le) (rate(load_balancer_allocation_time_seconds_bucket[10s])))";
+    loop {
+        let value = query(prometheus, quantile, deadline);
+        // NaN until two scrapes show allocations.
+        if let Ok(seconds) = value.parse::<f64>() {
+            if seconds.is_finite() {
+                // Allocations take 0.5 to 3.4 ms in the simulation.
+                assert!(
+                    (0.0005..=0.004).contains(&seconds),
+                    "{quantile} = {seconds}"
+                );
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "{quantile} stays {value}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let series = query_series(
+        prometheus,
+        "scheduler_agents_finished_total{outcome=\"completed\"}",
+        deadline,
+    );
+    for one in &series {
+        let labels = &one["metric"];
+        assert!(
+            ["interactive", "batch"].contains(&labels["queue"].as_str().unwrap_or("")),
+            "{one}"
+        );
+        assert_eq!(labels["outcome"], "completed", "{one}");
+    }
+    assert_eq!(
+        query(
+            prometheus,
+            "count(scheduler_agents_finished_total{queue!=\"\",outcome!=\"\"}) > 0",
+            deadline
+        )
+        .parse::<f64>()
+        .map(|n| n > 0.0),
+        Ok(true)
+    );
 }
