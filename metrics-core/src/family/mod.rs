@@ -6,7 +6,7 @@
 //! and write nothing shared but an epoch marker of the reading thread: threads incrementing
 //! the same or different series do not contend on a lock word, as they do with an
 //! `RwLock<HashMap>` (prometheus-client's family) or the shards of a sharded map. The
-//! series themselves live in an append-only array of segments ([`Slots`](slots::Slots))
+//! series themselves live in an append-only array of segments (`Slots`)
 //! that never moves an element, so [`Family::get_or_create`] returns a plain `&V` that lives
 //! as long as the family, and exporters read the series in creation order without the map.
 //!
@@ -48,7 +48,7 @@ pub const OVERFLOW_ATTRIBUTE: &str = "otel.metric.overflow";
 /// `family.get_or_create(&key)` returns the key's series, creating it on the first use of
 /// the key; after that, finding and updating it takes no lock and allocates nothing. Keep
 /// the family in a struct deriving [`MetricsGroup`](crate::MetricsGroup) and report it with
-/// [`Reporter::start_live`](crate::Reporter::start_live) (feature `export`), or snapshot it
+/// `ReporterBuilder::start_live` (feature `export`), or snapshot it
 /// with the rest of the struct: each export reads the series as they are.
 ///
 /// ```
