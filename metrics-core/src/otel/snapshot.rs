@@ -227,4 +227,24 @@ mod tests {
         assert_eq!(seen, 1);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
+
+    #[test]
+    fn an_overflow_point_carries_the_overflow_attribute_alone() {
+        let visit: Visit = Box::new(|visitor| {
+            visitor.overflow_point(PointValue::Number(Number::U64(7)));
+            visitor.advance(3);
+        });
+        let snapshot = SharedSnapshot::new(&SCHEMA, visit);
+        let mut points = Vec::new();
+        snapshot.read(0, |value, attributes| {
+            points.push((value, attributes.to_vec()))
+        });
+        assert_eq!(
+            points,
+            [(
+                Number::U64(7),
+                vec![KeyValue::new(crate::family::OVERFLOW_ATTRIBUTE, true)]
+            )]
+        );
+    }
 }
