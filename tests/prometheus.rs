@@ -305,15 +305,20 @@ fn api(prometheus: SocketAddr, path_and_query: &str) -> Option<Value> {
         .flatten()
 }
 
-/// The value of the instant query `query` (one series), once Prometheus has one.
-fn query(prometheus: SocketAddr, query: &str, deadline: Instant) -> String {
-    let encoded: String = query
+/// `query` as a URL's query value.
+fn percent_encoded(query: &str) -> String {
+    query
         .bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
             b => format!("%{b:02X}"),
         })
-        .collect();
+        .collect()
+}
+
+/// The value of the instant query `query` (one series), once Prometheus has one.
+fn query(prometheus: SocketAddr, query: &str, deadline: Instant) -> String {
+    let encoded = percent_encoded(query);
     loop {
         if let Some(answer) = api(prometheus, &format!("/api/v1/query?query={encoded}")) {
             if let Some(value) = answer["data"]["result"][0]["value"][1].as_str() {
@@ -455,13 +460,7 @@ system_memory_usage_mb_mebibytes metric names should not contain abbreviated uni
 
 /// The result vector of the instant query `query`, once it is not empty.
 fn query_series(prometheus: SocketAddr, query: &str, deadline: Instant) -> Vec<Value> {
-    let encoded: String = query
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = percent_encoded(query);
     loop {
         if let Some(answer) = api(prometheus, &format!("/api/v1/query?query={encoded}")) {
             if let Some(result) = answer["data"]["result"].as_array() {
