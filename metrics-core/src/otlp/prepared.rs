@@ -23,6 +23,8 @@ pub(super) enum Data {
 pub(super) struct PreparedMetric {
     pub(super) value_type: ValueType,
     pub(super) data: Data,
+    /// Whether the points are numbers (a Gauge or a Sum).
+    pub(super) numeric: bool,
     /// Cumulative metrics (Sums and histograms) carry a start time in their points.
     pub(super) is_sum: bool,
     /// Whether the metric is opened before its points (a map, or a histogram, whose points
@@ -94,6 +96,7 @@ impl PreparedMetric {
         PreparedMetric {
             value_type: descriptor.value_type,
             data,
+            numeric: !histogram,
             is_sum: data != Data::Gauge,
             labeled: !descriptor.labels.is_empty() || histogram,
             label_keys: descriptor.labels.len(),
