@@ -23,13 +23,13 @@ pub(super) enum Data {
 pub(super) struct PreparedMetric {
     pub(super) value_type: ValueType,
     pub(super) data: Data,
+    /// Whether the points are numbers (a Gauge or a Sum).
+    pub(super) numeric: bool,
     /// Cumulative metrics (Sums and histograms) carry a start time in their points.
     pub(super) is_sum: bool,
     /// Whether the metric is opened before its points (a map, or a histogram, whose points
     /// vary in size): otherwise it is written whole with its one point.
     pub(super) labeled: bool,
-    /// How many attribute keys the metric has.
-    pub(super) label_keys: usize,
     /// `Metric` fields `name` (1), `description` (2), `unit` (3): the start of its body.
     pub(super) protobuf_head: Box<[u8]>,
     /// The `Metric` field holding the points: `gauge` (5), `sum` (7), `histogram` (9) or
@@ -94,9 +94,9 @@ impl PreparedMetric {
         PreparedMetric {
             value_type: descriptor.value_type,
             data,
+            numeric: !histogram,
             is_sum: data != Data::Gauge,
             labeled: !descriptor.labels.is_empty() || histogram,
-            label_keys: descriptor.labels.len(),
             protobuf_head: protobuf_head.into(),
             protobuf_data_field: match data {
                 Data::Gauge => 5,

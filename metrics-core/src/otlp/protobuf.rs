@@ -126,6 +126,24 @@ impl Sink for ProtobufSink<'_> {
             out.extend_from_slice(metric.protobuf_data_tail);
             return;
         }
+        // The common map, one string key: sized and written in one go.
+        if let ([key], Attributes::Keys([LabelValue::Str(text)])) =
+            (&*metric.protobuf_keys, attributes)
+        {
+            let any_len = 1 + wire::varint_len(text.len() as u64) + text.len();
+            let key_value_len = key.len() + 1 + wire::varint_len(any_len as u64) + any_len;
+            let attribute_len = 1 + wire::varint_len(key_value_len as u64) + key_value_len;
+            out.push(wire::len_key(1));
+            wire::varint(out, (point_len + attribute_len) as u64);
+            point_body(out, times, value);
+            out.push(wire::len_key(7));
+            wire::varint(out, key_value_len as u64);
+            out.extend_from_slice(key);
+            out.push(wire::len_key(2));
+            wire::varint(out, any_len as u64);
+            wire::bytes_field(out, 1, text.as_bytes());
+            return;
+        }
         out.push(wire::len_key(1));
         wire::varint(out, (point_len + attributes_len(metric, attributes)) as u64);
         point_body(out, times, value);

@@ -103,20 +103,24 @@ impl<S: Sink> Walker<'_, S> {
             return;
         };
         // A point that does not fit its metric (only a hand-written visit gives one) or that
-        // OTLP cannot carry (NaN, a malformed histogram) is left out.
-        let value = match (metric.data, value) {
-            (Data::Gauge | Data::Sum { .. }, PointValue::Number(value)) => {
+        // OTLP cannot carry (NaN, a malformed histogram) is left out. Attributes beyond the
+        // metric's keys are left out by the sinks, which pair values with keys.
+        let value = match value {
+            PointValue::Number(value) if metric.numeric => {
                 match NumberValue::new(metric.value_type, value) {
                     Some(value) => OtlpPoint::Number(value),
                     None => return,
                 }
             }
-            (Data::Histogram, PointValue::Histogram(point))
-                if point.bucket_counts.len() == point.bounds.len() + 1 =>
+            PointValue::Histogram(point)
+                if metric.data == Data::Histogram
+                    && point.bucket_counts.len() == point.bounds.len() + 1 =>
             {
                 OtlpPoint::Histogram(point)
             }
-            (Data::ExponentialHistogram, PointValue::ExponentialHistogram(point)) => {
+            PointValue::ExponentialHistogram(point)
+                if metric.data == Data::ExponentialHistogram =>
+            {
                 OtlpPoint::Exponential(point)
             }
             _ => return,
@@ -132,9 +136,6 @@ impl<S: Sink> Walker<'_, S> {
 impl<S: Sink> Visitor for Walker<'_, S> {
     #[inline]
     fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
-        // Attributes without a key in the schema (a hand-written visit) are left out.
-        let keys = self.metrics.get(self.cursor).map_or(0, |m| m.label_keys);
-        let labels = labels.get(..keys).unwrap_or(labels);
         self.emit(Attributes::Keys(labels), value);
     }
 
