@@ -387,3 +387,59 @@ async fn histograms_and_label_sets_arrive_over_each_protocol() {
         assert!(wait["scale"].as_i64().unwrap() <= 20, "{protocol:?}");
     }
 }
+
+/// A capped family's series arrive with every attribute of their keys, and its overflow
+/// series with `otel.metric.overflow = true` alone, over each protocol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_family_arrives_with_its_attributes_and_overflow_point_over_each_protocol() {
+    use metrics_core::{Counter, Family};
+
+    #[derive(MetricsGroup)]
+    struct Live {
+        /// Requests by route and status.
+        #[metric(counter, label = ("route", "status"))]
+        requests: Family<(String, u16), Counter>,
+    }
+    let live = Live {
+        requests: Family::with_max_series(1),
+    };
+    live.requests
+        .get_or_create(&("/users".to_owned(), 200))
+        .add(5);
+    live.requests
+        .get_or_create(&("/orders".to_owned(), 404))
+        .add(2);
+    live.requests
+        .get_or_create(&("/users".to_owned(), 500))
+        .inc();
+    let receiver = Receiver::start();
+    for protocol in PROTOCOLS {
+        exporter(&otlp_config(&receiver, protocol))
+            .export(&live)
+            .await
+            .unwrap();
+    }
+    let received = receiver.wait_for(3, std::time::Duration::from_secs(10));
+    for (record, protocol) in received.iter().zip(PROTOCOLS) {
+        let metrics = support::receiver::metrics_by_name(record);
+        let points = &metrics["requests"]["sum"]["data_points"];
+        assert_eq!(
+            points[0]["attributes"],
+            serde_json::json!([
+                { "key": "route", "value": { "string_value": "/users" } },
+                { "key": "status", "value": { "int_value": "200" } },
+            ]),
+            "{protocol:?}"
+        );
+        assert_eq!(points[0]["as_int"], "5", "{protocol:?}");
+        assert_eq!(
+            points[1]["attributes"],
+            serde_json::json!([
+                { "key": "otel.metric.overflow", "value": { "bool_value": true } },
+            ]),
+            "{protocol:?}"
+        );
+        assert_eq!(points[1]["as_int"], "3", "{protocol:?}");
+        assert!(points.get(2).is_none(), "{protocol:?}: {points}");
+    }
+}
