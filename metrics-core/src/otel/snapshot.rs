@@ -216,4 +216,32 @@ mod tests {
         assert_eq!(seen, 1);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
+
+    #[test]
+    fn every_attribute_of_a_label_set_becomes_a_key_value() {
+        let labels: [&'static [&'static str]; 1] = [&["route", "status", "cached"]];
+        let mut points = vec![Vec::new()];
+        let mut collector = Collector {
+            labels: &labels,
+            points: &mut points,
+            cursor: 0,
+        };
+        let values = [
+            LabelValue::Str("/users"),
+            LabelValue::I64(503),
+            LabelValue::Bool(true),
+        ];
+        collector.point(&values, PointValue::Number(Number::U64(7)));
+        assert_eq!(
+            points[0],
+            [(
+                vec![
+                    KeyValue::new("route", "/users"),
+                    KeyValue::new("status", 503),
+                    KeyValue::new("cached", true),
+                ],
+                Number::U64(7)
+            )]
+        );
+    }
 }
