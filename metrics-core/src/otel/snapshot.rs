@@ -229,6 +229,34 @@ mod tests {
     }
 
     #[test]
+    fn every_attribute_of_a_label_set_becomes_a_key_value() {
+        let labels: [&'static [&'static str]; 1] = [&["route", "status", "cached"]];
+        let mut points = vec![Vec::new()];
+        let mut collector = Collector {
+            labels: &labels,
+            points: &mut points,
+            cursor: 0,
+        };
+        let values = [
+            LabelValue::Str("/users"),
+            LabelValue::I64(503),
+            LabelValue::Bool(true),
+        ];
+        collector.point(&values, PointValue::Number(Number::U64(7)));
+        assert_eq!(
+            points[0],
+            [(
+                vec![
+                    KeyValue::new("route", "/users"),
+                    KeyValue::new("status", 503),
+                    KeyValue::new("cached", true),
+                ],
+                Number::U64(7)
+            )]
+        );
+    }
+
+    #[test]
     fn an_overflow_point_carries_the_overflow_attribute_alone() {
         let visit: Visit = Box::new(|visitor| {
             visitor.overflow_point(PointValue::Number(Number::U64(7)));

@@ -68,12 +68,27 @@ impl<W: io::Write + ?Sized> Encoder<'_, W> {
             _ => return Ok(()),
         };
         self.open_family(family)?;
-        if !labels.any(family) {
-            self.out.write_all(&family.plain)?;
-        } else {
-            self.out.write_all(&family.name)?;
-            write_labels(self.out, family, labels)?;
-            self.out.write_all(b"\"} ")?;
+        match labels {
+            Labels::Keys(labels) => match labels.split_first() {
+                Some((first, rest)) if !family.labeled.is_empty() => {
+                    // `name{key="` in one piece: the common one-label sample is three writes.
+                    self.out.write_all(&family.labeled)?;
+                    write_label(self.out, *first)?;
+                    for (head, label) in family.label_heads.iter().skip(1).zip(rest) {
+                        self.out.write_all(head)?;
+                        write_label(self.out, *label)?;
+                    }
+                    self.out.write_all(b"\"} ")?;
+                }
+                _ => self.out.write_all(&family.plain)?,
+            },
+            Labels::Overflow => {
+                // `plain` is `name `: the name, then the overflow label in place of the keys.
+                let name = family.plain.strip_suffix(b" ").unwrap_or(&family.plain);
+                self.out.write_all(name)?;
+                write_labels(self.out, family, Labels::Overflow)?;
+                self.out.write_all(b"\"} ")?;
+            }
         }
         write_value(self.out, value)?;
         self.out.write_all(b"\n")
@@ -273,19 +288,30 @@ fn write_labels<W: io::Write + ?Sized>(
     };
     for (head, label) in family.label_heads.iter().zip(labels) {
         out.write_all(head)?;
-        match *label {
-            LabelValue::Str(text) => write_label_value(out, text)?,
-            // Label values are strings to Prometheus: an integer's digits, a bool's word.
-            LabelValue::I64(v) => write_u64(out, v.unsigned_abs(), v < 0)?,
-            LabelValue::Bool(v) => out.write_all(if v { b"true" } else { b"false" })?,
-        }
+        write_label(out, *label)?;
     }
     Ok(())
+}
+
+/// One label value; label values are strings to Prometheus: an integer's digits, a bool's
+/// word.
+#[inline]
+fn write_label<W: io::Write + ?Sized>(out: &mut W, label: LabelValue<'_>) -> io::Result<()> {
+    match label {
+        LabelValue::Str(text) => write_label_value(out, text),
+        LabelValue::I64(v) => write_u64(out, v.unsigned_abs(), v < 0),
+        LabelValue::Bool(v) => out.write_all(if v { b"true" } else { b"false" }),
+    }
 }
 
 /// A label value with backslashes, double quotes and line feeds escaped; the common value
 /// that has none is written in one piece.
 fn write_label_value<W: io::Write + ?Sized>(out: &mut W, value: &str) -> io::Result<()> {
+    // What Prometheus escapes (`\\`, `"`, line feed) is a subset of what JSON escapes,
+    // which `needs_escape` finds eight bytes at a time: most values are written whole.
+    if !crate::json::needs_escape(value) {
+        return out.write_all(value.as_bytes());
+    }
     let bytes = value.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {

@@ -12,8 +12,8 @@ pub(super) struct PreparedFamily {
     pub(super) header: [Box<[u8]>; 2],
     /// A sample without labels, up to its value: `name `.
     pub(super) plain: Box<[u8]>,
-    /// The samples' name: `name`.
-    pub(super) name: Box<[u8]>,
+    /// A labeled sample up to its first label's value, in one piece: `name{key="`.
+    pub(super) labeled: Box<[u8]>,
     /// Each label's name up to its value, `key="`, in the order of the point's values; the
     /// first one opens the braces (`{key="`), the others follow a value (`",key="`).
     pub(super) label_heads: Box<[Box<[u8]>]>,
@@ -121,7 +121,12 @@ impl PreparedFamily {
         PreparedFamily {
             header,
             plain: plain.into(),
-            name: names.sample.clone().into_bytes().into(),
+            labeled: match descriptor.labels.first() {
+                Some(key) => format!("{}{{{}=\"", names.sample, label_name(key))
+                    .into_bytes()
+                    .into(),
+                None => Box::default(),
+            },
             label_heads,
             series: SERIES.map(|suffix| {
                 if is_histogram(descriptor.kind) {
