@@ -44,6 +44,7 @@ fn snapshot(seed: u64) -> MetricsSnapshot {
             suspended_agents: 2,
             max_capacity: 1000,
             load_factor: 0.005 * f,
+            agents_finished: Default::default(),
         },
         task_manager: TaskManagerMetrics {
             total_tasks: 5,
@@ -58,6 +59,7 @@ fn snapshot(seed: u64) -> MetricsSnapshot {
             cpu_utilization: f / 7.0,
             allocation_failures: 2,
             average_allocation_time_ms: 1.5,
+            allocation_time: Default::default(),
         },
         system: SystemResourceMetrics {
             memory_usage_mb: 512.0 + f / 3.0,
@@ -75,9 +77,20 @@ fn snapshot(seed: u64) -> MetricsSnapshot {
 }
 
 #[test]
-fn names_are_the_reference_nineteen_plus_compaction() {
+fn names_are_the_reference_nineteen_plus_compaction_and_the_distributions() {
     let names: Vec<String> = MetricsSnapshot::SCHEMA.metrics().map(|m| m.name).collect();
-    let mut expected: Vec<String> = REFERENCE_NAMES.iter().map(|s| s.to_string()).collect();
+    let mut expected: Vec<String> = Vec::new();
+    for name in REFERENCE_NAMES {
+        expected.push(name.to_string());
+        // The labeled counter and the histogram follow the reference metrics they sit beside.
+        match name {
+            "scheduler.load_factor" => expected.push("scheduler.agents_finished".into()),
+            "load_balancer.average_allocation_time_ms" => {
+                expected.push("load_balancer.allocation_time".into())
+            }
+            _ => {}
+        }
+    }
     expected.extend(
         [
             "compaction.total_compactions",
@@ -114,6 +127,7 @@ fn counters_are_counters_and_every_metric_has_a_unit_and_description() {
         [
             "scheduler.total_scheduled",
             "scheduler.uptime_seconds",
+            "scheduler.agents_finished",
             "load_balancer.total_allocations",
             "load_balancer.allocation_failures",
             "compaction.total_compactions",

@@ -443,3 +443,35 @@ fn a_black_hole_collector_times_out_and_the_reader_recovers() {
     assert_group(received.last().unwrap(), 2);
     setup.provider.shutdown().unwrap();
 }
+
+/// Our histograms have no observable instrument in the OpenTelemetry API: the registration
+/// says so for each, and registers every other metric of the group, with all its attributes.
+#[test]
+fn histograms_are_listed_as_unbridged_and_label_sets_become_attributes() {
+    use metrics_core::{ExponentialHistogram, Histogram as OurHistogram, LabelMap};
+
+    #[derive(MetricsGroup)]
+    struct Api {
+        #[metric(unit = "s")]
+        latency: OurHistogram,
+        wait: ExponentialHistogram,
+        /// Requests by route and status.
+        #[metric(counter, label = ("route", "status"))]
+        requests: LabelMap<(String, u16), u64>,
+    }
+    let provider = SdkMeterProvider::builder().build();
+    let registration = register(&provider.meter("api"), || Api {
+        latency: OurHistogram::new(),
+        wait: ExponentialHistogram::new(),
+        requests: LabelMap::from([(("/users".to_owned(), 200), 3)]),
+    });
+    let unbridged: Vec<&str> = registration
+        .unbridged()
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect();
+    assert_eq!(unbridged, ["latency", "wait"]);
+    assert!(registration.unbridged()[0]
+        .reason
+        .contains("observable histogram"));
+}

@@ -312,3 +312,135 @@ async fn start_time_is_stable_across_exports_as_a_map_grows() {
     );
     assert!(times[0] < times[1] && times[1] < times[2], "{times:?}");
 }
+
+/// Histograms, exponential histograms and points of several attributes (string, integer,
+/// bool) arrive over each protocol as the receiver's protobuf runtime decodes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histograms_and_label_sets_arrive_over_each_protocol() {
+    use metrics_core::{ExponentialHistogram, Histogram, LabelMap};
+
+    #[derive(MetricsGroup)]
+    struct Gateway {
+        /// Request latency by route, status and cache hit.
+        #[metric(unit = "s", label = ("route", "status", "cached"), buckets = [0.1, 1])]
+        latency: LabelMap<(String, u16, bool), Histogram>,
+        /// Queue wait.
+        #[metric(unit = "s")]
+        wait: ExponentialHistogram,
+    }
+    let histogram = Histogram::with_bounds(Gateway::LATENCY_BUCKETS).unwrap();
+    for value in [0.05, 0.5, 5.0] {
+        histogram.record(value);
+    }
+    let wait = ExponentialHistogram::new();
+    for value in [-1.0, 0.0, 2.0, 8.0] {
+        wait.record(value);
+    }
+    let gateway = Gateway {
+        latency: LabelMap::from([(("/users".to_owned(), 503, true), histogram)]),
+        wait,
+    };
+    let receiver = Receiver::start();
+    for protocol in PROTOCOLS {
+        exporter(&otlp_config(&receiver, protocol))
+            .export(&gateway)
+            .await
+            .unwrap();
+    }
+    let received = receiver.wait_for(3, std::time::Duration::from_secs(10));
+    for (record, protocol) in received.iter().zip(PROTOCOLS) {
+        let metrics = support::receiver::metrics_by_name(record);
+        let latency = &metrics["latency"]["histogram"];
+        assert_eq!(
+            latency["aggregation_temporality"], "AGGREGATION_TEMPORALITY_CUMULATIVE",
+            "{protocol:?}"
+        );
+        let point = &latency["data_points"][0];
+        assert_eq!(point["count"], "3", "{protocol:?}");
+        assert_eq!(point["sum"], 5.55, "{protocol:?}");
+        assert_eq!(point["bucket_counts"], serde_json::json!(["1", "1", "1"]));
+        assert_eq!(point["explicit_bounds"], serde_json::json!([0.1, 1.0]));
+        assert_eq!(
+            (point["min"].clone(), point["max"].clone()),
+            (0.05.into(), 5.0.into())
+        );
+        assert!(point["start_time_unix_nano"].is_string(), "{protocol:?}");
+        assert_eq!(
+            point["attributes"],
+            serde_json::json!([
+                { "key": "route", "value": { "string_value": "/users" } },
+                { "key": "status", "value": { "int_value": "503" } },
+                { "key": "cached", "value": { "bool_value": true } },
+            ]),
+            "{protocol:?}"
+        );
+        let wait = &metrics["wait"]["exponential_histogram"]["data_points"][0];
+        assert_eq!(wait["count"], "4", "{protocol:?}");
+        assert_eq!(wait["zero_count"], "1", "{protocol:?}");
+        assert_eq!(wait["sum"], 9.0, "{protocol:?}");
+        let positive: u64 = wait["positive"]["bucket_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(positive, 2, "{protocol:?}");
+        assert!(wait["scale"].as_i64().unwrap() <= 20, "{protocol:?}");
+    }
+}
+
+/// A capped family's series arrive with every attribute of their keys, and its overflow
+/// series with `otel.metric.overflow = true` alone, over each protocol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_family_arrives_with_its_attributes_and_overflow_point_over_each_protocol() {
+    use metrics_core::{Counter, Family};
+
+    #[derive(MetricsGroup)]
+    struct Live {
+        /// Requests by route and status.
+        #[metric(counter, label = ("route", "status"))]
+        requests: Family<(String, u16), Counter>,
+    }
+    let live = Live {
+        requests: Family::with_max_series(1),
+    };
+    live.requests
+        .get_or_create(&("/users".to_owned(), 200))
+        .add(5);
+    live.requests
+        .get_or_create(&("/orders".to_owned(), 404))
+        .add(2);
+    live.requests
+        .get_or_create(&("/users".to_owned(), 500))
+        .inc();
+    let receiver = Receiver::start();
+    for protocol in PROTOCOLS {
+        exporter(&otlp_config(&receiver, protocol))
+            .export(&live)
+            .await
+            .unwrap();
+    }
+    let received = receiver.wait_for(3, std::time::Duration::from_secs(10));
+    for (record, protocol) in received.iter().zip(PROTOCOLS) {
+        let metrics = support::receiver::metrics_by_name(record);
+        let points = &metrics["requests"]["sum"]["data_points"];
+        assert_eq!(
+            points[0]["attributes"],
+            serde_json::json!([
+                { "key": "route", "value": { "string_value": "/users" } },
+                { "key": "status", "value": { "int_value": "200" } },
+            ]),
+            "{protocol:?}"
+        );
+        assert_eq!(points[0]["as_int"], "5", "{protocol:?}");
+        assert_eq!(
+            points[1]["attributes"],
+            serde_json::json!([
+                { "key": "otel.metric.overflow", "value": { "bool_value": true } },
+            ]),
+            "{protocol:?}"
+        );
+        assert_eq!(points[1]["as_int"], "3", "{protocol:?}");
+        assert!(points.get(2).is_none(), "{protocol:?}: {points}");
+    }
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use counting_allocator::allocations;
 use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
-use metrics_core::{DynMetricsGroup, LabelMap, MetricsGroup};
+use metrics_core::{DynMetricsGroup, ExponentialHistogram, Histogram, LabelMap, MetricsGroup};
 
 #[derive(MetricsGroup)]
 struct Labeled {
@@ -35,8 +35,29 @@ struct Dimensional {
     requests: LabelMap<(String, u16, bool), u64>,
 }
 
+/// Histograms of both kinds, one per label.
+#[derive(MetricsGroup)]
+struct Distributions {
+    #[metric(unit = "s", label = "route")]
+    latency: LabelMap<String, Histogram>,
+    wait: ExponentialHistogram,
+}
+
 #[test]
 fn encoding_into_a_reused_buffer_allocates_nothing_once_warm() {
+    let distributions = Distributions {
+        latency: (0..100)
+            .map(|i| {
+                let histogram = Histogram::new();
+                histogram.record(f64::from(i) / 10.0);
+                (format!("/route/{i}"), histogram)
+            })
+            .collect(),
+        wait: ExponentialHistogram::new(),
+    };
+    for i in 0..1000 {
+        distributions.wait.record(f64::from(i) - 300.5);
+    }
     let dimensional = Dimensional {
         requests: (0..1000_u32)
             .map(|i| {
@@ -59,7 +80,8 @@ fn encoding_into_a_reused_buffer_allocates_nothing_once_warm() {
     };
     let example = support::example_snapshot();
     let wide = wide::Wide::sample(11);
-    let cases: [(&str, &dyn DynMetricsGroup); 5] = [
+    let cases: [(&str, &dyn DynMetricsGroup); 6] = [
+        ("histograms", &distributions),
         ("1,000 points of 3 attributes", &dimensional),
         ("example snapshot", &example),
         ("example snapshot, compaction absent", &absent),

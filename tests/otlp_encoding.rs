@@ -27,7 +27,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use metrics_core::otlp::{encode_json, encode_protobuf, OtlpContext};
 use metrics_core::{
-    DynMetricsGroup, LabelMap, LabelSet, LabelValue, MetricsConfig, MetricsGroup, PointTimes,
+    DynMetricsGroup, ExponentialHistogram, Histogram, LabelMap, LabelSet, LabelValue,
+    MetricsConfig, MetricsGroup, PointTimes,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
@@ -169,7 +170,13 @@ fn point_count(request: &ExportMetricsServiceRequest) -> usize {
         .iter_mut()
         .flat_map(|r| &mut r.scope_metrics)
         .flat_map(|s| &mut s.metrics);
-    metrics.map(|m| points_mut(m).len()).sum()
+    metrics
+        .map(|m| match &m.data {
+            Some(Data::Histogram(h)) => h.data_points.len(),
+            Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+            _ => points_mut(m).len(),
+        })
+        .sum()
 }
 
 /// Our protobuf against the SDK path's request for `group`, which must have `points` points.
@@ -364,6 +371,48 @@ fn dimensional(n: usize) -> Dimensional {
             .collect(),
         offsets: (0..n as i64).map(|i| (i - 300, i * 1000 - 7)).collect(),
         up: HashMap::from([(true, 1), (false, 0)]),
+    }
+}
+
+/// Histograms of both kinds, labeled and not, with negative values and empty ones: the SDK
+/// path cannot send them (no pre-aggregated histograms), so they are checked by the strict
+/// JSON parser against our protobuf, and in `histograms.rs` against literals.
+#[derive(MetricsGroup)]
+struct Distributions {
+    /// Latency.
+    #[metric(unit = "s", buckets = [-1, 0, 0.5, 1e300])]
+    latency: Histogram,
+    /// Latency by route.
+    #[metric(unit = "s", label = ("route", "cached"))]
+    by_route: LabelMap<(String, bool), Histogram>,
+    /// Wait.
+    wait: ExponentialHistogram,
+    /// Never recorded.
+    idle: ExponentialHistogram,
+}
+
+fn distributions() -> Distributions {
+    let latency = Histogram::with_bounds(Distributions::LATENCY_BUCKETS).unwrap();
+    let wait = ExponentialHistogram::new();
+    for i in 0..1000 {
+        let value = f64::from(i) * 0.37 - 100.0;
+        latency.record(value);
+        wait.record(value * 1e3);
+    }
+    let by_route = hostile_labels()
+        .into_iter()
+        .enumerate()
+        .map(|(i, route)| {
+            let histogram = Histogram::new();
+            histogram.record(i as f64);
+            ((route, i % 2 == 0), histogram)
+        })
+        .collect();
+    Distributions {
+        latency,
+        by_route,
+        wait,
+        idle: ExponentialHistogram::new(),
     }
 }
 
@@ -575,7 +624,9 @@ fn json_parses_strictly_into_the_same_message_as_the_protobuf() {
     let maps = maps(1000);
     let extremes = extremes();
     let dimensional = dimensional(300);
-    let groups: [(&str, &dyn DynMetricsGroup); 5] = [
+    let distributions = distributions();
+    let groups: [(&str, &dyn DynMetricsGroup); 6] = [
+        ("histograms", &distributions),
         ("example snapshot", &example),
         ("wide", &wide),
         ("maps of 1,000 entries", &maps),

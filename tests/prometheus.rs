@@ -4,9 +4,10 @@
 
 mod support;
 
+use support::promtool::{promtool_findings, tool};
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -295,16 +296,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn tool(name: &str) -> PathBuf {
-    let path = Path::new("/usr/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} missing: run the tests with scripts/test.sh, which installs Debian's `prometheus`",
-        path.display()
-    );
-    path
-}
-
 /// Asks Prometheus's HTTP API; `None` until it answers.
 fn api(prometheus: SocketAddr, path_and_query: &str) -> Option<Value> {
     TcpStream::connect(prometheus).ok()?;
@@ -314,15 +305,20 @@ fn api(prometheus: SocketAddr, path_and_query: &str) -> Option<Value> {
         .flatten()
 }
 
-/// The value of the instant query `query` (one series), once Prometheus has one.
-fn query(prometheus: SocketAddr, query: &str, deadline: Instant) -> String {
-    let encoded: String = query
+/// `query` as a URL's query value.
+fn percent_encoded(query: &str) -> String {
+    query
         .bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
             b => format!("%{b:02X}"),
         })
-        .collect();
+        .collect()
+}
+
+/// The value of the instant query `query` (one series), once Prometheus has one.
+fn query(prometheus: SocketAddr, query: &str, deadline: Instant) -> String {
+    let encoded = percent_encoded(query);
     loop {
         if let Some(answer) = api(prometheus, &format!("/api/v1/query?query={encoded}")) {
             if let Some(value) = answer["data"]["result"][0]["value"][1].as_str() {
@@ -337,6 +333,35 @@ fn query(prometheus: SocketAddr, query: &str, deadline: Instant) -> String {
     }
 }
 
+/// A Prometheus scraping `target` every second, its data in `dir`: the process (killed on
+/// drop) and its address.
+fn start_prometheus(target: SocketAddr, dir: &std::path::Path) -> (Guard, SocketAddr) {
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: metrics\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let prometheus: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Guard(
+        Command::new(tool("prometheus"))
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prometheus}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    (server, prometheus)
+}
+
 #[test]
 fn a_real_prometheus_scrapes_the_endpoint() {
     let runtime = Runtime::new().unwrap();
@@ -347,30 +372,7 @@ fn a_real_prometheus_scrapes_the_endpoint() {
         .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: metrics\n    static_configs:\n      - targets: ['{}']\n",
-            exporter.local_addr()
-        ),
-    )
-    .unwrap();
-    let prometheus: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _server = Guard(
-        Command::new(tool("prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prometheus}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_server, prometheus) = start_prometheus(exporter.local_addr(), dir.path());
     let deadline = Instant::now() + Duration::from_secs(60);
     assert_eq!(query(prometheus, "up", deadline), "1");
     for (series, expected) in [
@@ -412,29 +414,6 @@ fn a_real_prometheus_scrapes_the_endpoint() {
     );
 }
 
-/// `promtool check metrics` lints an exposition: the findings, one a line.
-fn promtool_findings(exposition: &[u8]) -> String {
-    let mut child = Command::new(tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(exposition).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !findings.contains("error while linting"),
-        "promtool cannot parse it: {findings}"
-    );
-    findings
-}
-
 #[derive(MetricsGroup)]
 struct Service {
     /// Requests served, by route.
@@ -468,12 +447,34 @@ fn promtool_finds_nothing_to_lint() {
     // The example's own names say their units twice (`_ms` in the name, `ms` as the unit):
     // promtool's findings are about those names, not the mapping.
     let findings = promtool_findings(&exposition(&support::example_snapshot(), Format::Text));
-    assert_eq!(
-        findings,
-        "load_balancer_average_allocation_time_ms_milliseconds metric names should not contain abbreviated units\n\
-         load_balancer_average_allocation_time_ms_milliseconds use base unit \"seconds\" instead of \"milliseconds\"\n\
-         system_memory_usage_mb_mebibytes metric names should not contain abbreviated units\n"
-    );
+    assert_eq!(findings, EXAMPLE_NAME_FINDINGS);
+}
+
+/// What promtool says of the example's exposition: only about the two names the reference
+/// exporter chose (`_ms` and `_mb` in the name, the unit given as well).
+const EXAMPLE_NAME_FINDINGS: &str = "\
+load_balancer_average_allocation_time_ms_milliseconds metric names should not contain abbreviated units
+load_balancer_average_allocation_time_ms_milliseconds use base unit \"seconds\" instead of \"milliseconds\"
+system_memory_usage_mb_mebibytes metric names should not contain abbreviated units
+";
+
+/// The result vector of the instant query `query`, once it is not empty.
+fn query_series(prometheus: SocketAddr, query: &str, deadline: Instant) -> Vec<Value> {
+    let encoded = percent_encoded(query);
+    loop {
+        if let Some(answer) = api(prometheus, &format!("/api/v1/query?query={encoded}")) {
+            if let Some(result) = answer["data"]["result"].as_array() {
+                if !result.is_empty() {
+                    return result.clone();
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus has no series for {query}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 #[test]
@@ -508,8 +509,12 @@ fn the_example_serves_its_metrics_with_prometheus_flag() {
     loop {
         if TcpStream::connect(address).is_ok() {
             let body = String::from_utf8(http(address, "GET", "/metrics", &[]).body).unwrap();
-            // The simulation's capacity.
-            if body.contains("\nscheduler_max_capacity 64\n") {
+            // The simulation's capacity, and agents allocated (the histogram) and finished.
+            if body.contains("\nscheduler_max_capacity 64\n")
+                && body.contains("load_balancer_allocation_time_seconds_bucket{le=")
+                && body.contains("scheduler_agents_finished_total{queue=")
+            {
+                assert_eq!(promtool_findings(body.as_bytes()), EXAMPLE_NAME_FINDINGS);
                 break;
             }
         }
@@ -519,4 +524,50 @@ fn the_example_serves_its_metrics_with_prometheus_flag() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // A real Prometheus scrapes the example every second: the latency histogram gives a
+    // quantile, and the family its series with both attributes.
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, prometheus) = start_prometheus(address, dir.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let quantile = "histogram_quantile(0.9, sum by (le) (rate(load_balancer_allocation_time_seconds_bucket[10s])))";
+    loop {
+        let value = query(prometheus, quantile, deadline);
+        // NaN until two scrapes show allocations.
+        if let Ok(seconds) = value.parse::<f64>() {
+            if seconds.is_finite() {
+                // Allocations take 0.5 to 3.4 ms in the simulation.
+                assert!(
+                    (0.0005..=0.004).contains(&seconds),
+                    "{quantile} = {seconds}"
+                );
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "{quantile} stays {value}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let series = query_series(
+        prometheus,
+        "scheduler_agents_finished_total{outcome=\"completed\"}",
+        deadline,
+    );
+    for one in &series {
+        let labels = &one["metric"];
+        assert!(
+            ["interactive", "batch"].contains(&labels["queue"].as_str().unwrap_or("")),
+            "{one}"
+        );
+        assert_eq!(labels["outcome"], "completed", "{one}");
+    }
+    assert_eq!(
+        query(
+            prometheus,
+            "count(scheduler_agents_finished_total{queue!=\"\",outcome!=\"\"}) > 0",
+            deadline
+        )
+        .parse::<f64>()
+        .map(|n| n > 0.0),
+        Ok(true)
+    );
 }

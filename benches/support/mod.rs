@@ -47,6 +47,7 @@ pub fn reference_snapshot_without_compaction() -> MetricsSnapshot {
             suspended_agents: 2,
             max_capacity: 1000,
             load_factor: 37.0 / 1000.0,
+            agents_finished: Default::default(),
         },
         task_manager: TaskManagerMetrics {
             total_tasks: 37,
@@ -61,6 +62,7 @@ pub fn reference_snapshot_without_compaction() -> MetricsSnapshot {
             cpu_utilization: 11.0 / 30.0,
             allocation_failures: 31,
             average_allocation_time_ms: 1.5,
+            allocation_time: Default::default(),
         },
         system: SystemResourceMetrics {
             memory_usage_mb: 512.25,

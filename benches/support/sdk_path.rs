@@ -366,6 +366,10 @@ fn register(
         (MetricKind::Gauge, ValueType::U64) => gauge!(u64_gauge, U64),
         (MetricKind::Gauge, ValueType::I64) => gauge!(i64_gauge, I64),
         (MetricKind::Gauge, ValueType::F64) => gauge!(f64_gauge, F64),
+        // The SDK cannot send pre-aggregated histograms: no instrument, no points (the
+        // encoder's histograms are checked against the protobuf definitions instead).
+        (MetricKind::Histogram | MetricKind::ExponentialHistogram, _)
+        | (_, ValueType::Histogram | ValueType::ExponentialHistogram) => Recorder::Observed,
     }
 }
 

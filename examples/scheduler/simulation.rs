@@ -3,9 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use metrics_core::{Histogram, LabelMap};
+
 use crate::snapshot::{
-    CompactionMetrics, LoadBalancerMetrics, MetricsSnapshot, SchedulerMetrics,
-    SystemResourceMetrics, TaskManagerMetrics,
+    CompactionMetrics, Finished, LoadBalancerMetrics, MetricsSnapshot, Outcome, Queue,
+    SchedulerMetrics, SystemResourceMetrics, TaskManagerMetrics,
 };
 
 /// Agents the scheduler admits at once.
@@ -28,6 +30,9 @@ pub struct Simulation {
     total_allocations: usize,
     allocation_failures: usize,
     allocation_time_ms: f64,
+    /// Each allocation's time, in seconds (a live histogram: `record` takes `&self`).
+    allocation_time: Histogram,
+    agents_finished: LabelMap<Finished, u64>,
     compaction: CompactionMetrics,
 }
 
@@ -45,6 +50,10 @@ impl Simulation {
             total_allocations: 0,
             allocation_failures: 0,
             allocation_time_ms: 0.0,
+            // The bounds the derive checked at compile time, so never the default.
+            allocation_time: Histogram::with_bounds(LoadBalancerMetrics::ALLOCATION_TIME_BUCKETS)
+                .unwrap_or_default(),
+            agents_finished: LabelMap::new(),
             compaction: CompactionMetrics::default(),
         }
     }
@@ -67,6 +76,19 @@ impl Simulation {
         let mut kept = Vec::with_capacity(self.running.len());
         for started in std::mem::take(&mut self.running) {
             if self.below(100) < 3 {
+                let finished = Finished {
+                    queue: if self.below(3) == 0 {
+                        Queue::Interactive
+                    } else {
+                        Queue::Batch
+                    },
+                    outcome: if self.below(10) == 0 {
+                        Outcome::Failed
+                    } else {
+                        Outcome::Completed
+                    },
+                };
+                *self.agents_finished.entry(finished).or_insert(0) += 1;
                 continue;
             }
             kept.push(started);
@@ -83,8 +105,9 @@ impl Simulation {
         // The load balancer places queued agents while there is capacity.
         while self.queued > 0 {
             self.total_allocations += 1;
-            self.allocation_time_ms =
-                0.8 * self.allocation_time_ms + 0.2 * (0.5 + self.below(30) as f64 / 10.0);
+            let time_ms = 0.5 + self.below(30) as f64 / 10.0;
+            self.allocation_time.record(time_ms / 1e3);
+            self.allocation_time_ms = 0.8 * self.allocation_time_ms + 0.2 * time_ms;
             if self.running.len() + self.suspended >= MAX_CAPACITY {
                 self.allocation_failures += 1;
                 break;
@@ -134,6 +157,7 @@ impl Simulation {
                 suspended_agents: self.suspended,
                 max_capacity: MAX_CAPACITY,
                 load_factor: load,
+                agents_finished: self.agents_finished.clone(),
             },
             task_manager: TaskManagerMetrics {
                 total_tasks: running + self.suspended,
@@ -148,6 +172,7 @@ impl Simulation {
                 cpu_utilization: load * 0.7,
                 allocation_failures: self.allocation_failures,
                 average_allocation_time_ms: self.allocation_time_ms,
+                allocation_time: self.allocation_time.snapshot(),
             },
             system,
             compaction: (self.compaction.total_compactions > 0).then_some(compaction),

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use metrics_core::MetricsGroup;
+use metrics_core::{HistogramSnapshot, LabelMap, LabelSet, LabelValue, MetricsGroup};
 use serde::{Deserialize, Serialize};
 
 /// Point-in-time snapshot of all scheduler metrics.
@@ -51,6 +51,38 @@ pub struct SchedulerMetrics {
     /// Running agents as a fraction of capacity (0.0-1.0).
     #[metric(unit = "1")]
     pub load_factor: f64,
+    /// Agents that finished since start, by queue and outcome.
+    #[metric(counter, unit = "{agent}")]
+    pub agents_finished: LabelMap<Finished, u64>,
+}
+
+/// What a finished agent's point says: attributes `queue` and `outcome`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, LabelSet, Serialize, Deserialize,
+)]
+pub struct Finished {
+    /// The queue the agent was scheduled from.
+    pub queue: Queue,
+    /// How its run ended.
+    pub outcome: Outcome,
+}
+
+/// A scheduling queue (attribute values `interactive`, `batch`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, LabelValue, Serialize, Deserialize,
+)]
+pub enum Queue {
+    Interactive,
+    Batch,
+}
+
+/// How an agent's run ended (attribute values `completed`, `failed`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, LabelValue, Serialize, Deserialize,
+)]
+pub enum Outcome {
+    Completed,
+    Failed,
 }
 
 /// Task manager statistics.
@@ -91,6 +123,12 @@ pub struct LoadBalancerMetrics {
     /// Mean time to serve an allocation request.
     #[metric(unit = "ms")]
     pub average_allocation_time_ms: f64,
+    /// Time to serve an allocation request, recorded at each request.
+    #[metric(
+        unit = "s",
+        buckets = [0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.01]
+    )]
+    pub allocation_time: HistogramSnapshot,
 }
 
 /// System resource usage.

@@ -28,6 +28,7 @@ struct Entry<'a> {
     unit: &'static str,
     value_type: &'static str,
     labels: Vec<&'static str>,
+    buckets: &'static [f64],
     description: &'static str,
 }
 
@@ -40,6 +41,7 @@ impl<'a> From<&'a Metric> for Entry<'a> {
             unit: descriptor.unit,
             value_type: descriptor.value_type.as_str(),
             labels: descriptor.labels.to_vec(),
+            buckets: descriptor.buckets,
             description: descriptor.description,
         }
     }
@@ -48,18 +50,24 @@ impl<'a> From<&'a Metric> for Entry<'a> {
 /// Written by hand: the light core compiles no serde derive.
 impl Serialize for Entry<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut entry = serializer.serialize_struct("Entry", 6)?;
+        let histogram = !self.buckets.is_empty();
+        let mut entry = serializer.serialize_struct("Entry", 6 + usize::from(histogram))?;
         entry.serialize_field("name", self.name)?;
         entry.serialize_field("kind", self.kind)?;
         entry.serialize_field("unit", self.unit)?;
         entry.serialize_field("value_type", self.value_type)?;
         entry.serialize_field("labels", &self.labels)?;
+        // Only explicit-bucket histograms have bounds.
+        if histogram {
+            entry.serialize_field("buckets", self.buckets)?;
+        }
         entry.serialize_field("description", self.description)?;
         entry.end()
     }
 }
 
-/// A Markdown table of `G`'s metrics: name, kind, unit, label keys, description.
+/// A Markdown table of `G`'s metrics: name, kind (with an explicit histogram's bucket
+/// bounds), unit, label keys, description.
 pub fn markdown<G: MetricsGroup + ?Sized>() -> String {
     markdown_of(G::SCHEMA)
 }
@@ -79,10 +87,16 @@ pub fn markdown_of(schema: &'static GroupSchema) -> String {
             }
         };
         let labels: Vec<String> = entry.labels.iter().map(|label| code(label)).collect();
+        let kind = if entry.buckets.is_empty() {
+            entry.kind.to_owned()
+        } else {
+            let bounds: Vec<String> = entry.buckets.iter().map(|b| format!("{b:?}")).collect();
+            format!("{} `[{}]`", entry.kind, bounds.join(", "))
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             code(entry.name),
-            entry.kind,
+            kind,
             code(entry.unit),
             labels.join(", "),
             entry.description.replace('|', "\\|"),
@@ -92,7 +106,7 @@ pub fn markdown_of(schema: &'static GroupSchema) -> String {
 }
 
 /// A pretty JSON array of `G`'s metrics, each with `name`, `kind`, `unit`, `value_type`,
-/// `labels` and `description`.
+/// `labels`, `description`, and for an explicit-bucket histogram `buckets` (its bounds).
 pub fn json<G: MetricsGroup + ?Sized>() -> String {
     json_of(G::SCHEMA)
 }

@@ -9,7 +9,7 @@ use std::io;
 use crate::json::JsonFormat;
 use crate::labels::{JsonKey, LabelMap, LabelSet};
 use crate::schema::{GroupSchema, ValueType};
-use crate::{MetricValue, PointValue, Visitor};
+use crate::{MetricValue, Visitor};
 
 /// What a field type is, as far as the schema is concerned.
 #[derive(Clone, Copy, Debug)]
@@ -52,6 +52,28 @@ impl Shape {
         }
     }
 
+    /// A histogram (either kind): the shape that takes `buckets` (explicit only) and has a
+    /// histogram kind.
+    pub const fn value_type(self) -> Option<ValueType> {
+        match self {
+            Shape::Value(value_type) | Shape::Map(value_type, _) => Some(value_type),
+            Shape::Group(_) => None,
+        }
+    }
+
+    /// Whether a metric of this shape can be of `kind` (see [`MetricKind::accepts`]).
+    pub const fn accepts(self, kind: crate::schema::MetricKind) -> bool {
+        match self.value_type() {
+            Some(value_type) => kind.accepts(value_type),
+            None => true,
+        }
+    }
+
+    /// An explicit-bucket histogram: the only shape that takes `buckets`.
+    pub const fn is_explicit_histogram(self) -> bool {
+        matches!(self.value_type(), Some(ValueType::Histogram))
+    }
+
     /// A nested group: it takes no kind, unit or description of its own.
     pub const fn is_group(self) -> bool {
         matches!(self, Shape::Group(_))
@@ -91,7 +113,7 @@ impl Shape {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a metric field",
     label = "unsupported metric field type",
-    note = "metric fields are integers, floats, `bool`, `Duration`, std atomics, `Option<T>`, `HashMap`/`BTreeMap` from a label key (string, integer, bool, `#[derive(LabelValue)]` enum) to a value, `LabelMap` from a tuple or `#[derive(LabelSet)]` key, and `#[derive(MetricsGroup)]` types",
+    note = "metric fields are integers, floats, `bool`, `Duration`, std atomics, `Option<T>`, `HashMap`/`BTreeMap` from a label key (string, `bool`, integer up to `i64` or `u32`, `#[derive(LabelValue)]` enum) to a value, histograms, `LabelMap` from a tuple or `#[derive(LabelSet)]` key, and `#[derive(MetricsGroup)]` types",
     note = "implement `metrics_core::MetricValue` for your own value types, or mark the field `#[metric(skip)]`"
 )]
 pub trait Field {
@@ -144,9 +166,7 @@ impl<T: MetricValue> Field for T {
 
     #[inline]
     fn visit(&self, visitor: &mut dyn Visitor) {
-        if let Some(value) = self.metric_value() {
-            visitor.point(&[], PointValue::Number(value));
-        }
+        self.visit_point(&[], visitor);
         visitor.advance(1);
     }
 
@@ -256,9 +276,7 @@ where
     V: MetricValue + 'a,
 {
     for (key, value) in entries {
-        if let Some(value) = value.metric_value() {
-            visitor.point(key.label_values().as_ref(), PointValue::Number(value));
-        }
+        value.visit_point(key.label_values().as_ref(), visitor);
     }
     visitor.advance(1);
 }

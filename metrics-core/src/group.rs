@@ -84,6 +84,18 @@ pub trait Visitor {
     /// metric that is not a map); both `labels` and `value` live on the caller's stack.
     fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>);
 
+    /// The overflow point of the current metric: what a capped [`Family`](crate::Family)
+    /// recorded for the keys beyond its cap. It carries one attribute,
+    /// [`OVERFLOW_ATTRIBUTE`](crate::family::OVERFLOW_ATTRIBUTE) `= true`, in place of the
+    /// metric's keys (OpenTelemetry's convention), so it is a method of its own rather than a
+    /// [`point`](Visitor::point) whose values would not match the schema's keys.
+    ///
+    /// The crate's encoders write the attribute. The default hands the value to `point`
+    /// without attributes: a visitor that does not know the convention still counts it.
+    fn overflow_point(&mut self, value: PointValue<'_>) {
+        self.point(&[], value);
+    }
+
     /// Moves past `metrics` metrics: 1 after each metric, or an absent group's whole count.
     fn advance(&mut self, metrics: usize);
 }

@@ -50,8 +50,10 @@ pub mod config;
 mod error;
 #[cfg(feature = "export")]
 pub mod export;
+pub mod family;
 mod field;
 mod group;
+mod histogram;
 pub mod json;
 pub mod labels;
 #[cfg(feature = "otel-sdk")]
@@ -74,9 +76,16 @@ pub use config::MetricsConfig;
 pub use error::MetricsError;
 #[cfg(feature = "export")]
 pub use export::{create_exporter, MetricsExporter};
+pub use family::{Counter, Family};
 pub use field::SkippedField;
 pub use group::{DynMetricsGroup, MetricsGroup, Number, Visitor};
+pub use histogram::{
+    ExponentialHistogram, ExponentialHistogramSnapshot, Histogram, HistogramSnapshot,
+    MAX_EXPONENTIAL_BUCKETS,
+};
 pub use labels::{LabelMap, LabelSet, LabelValue, ToLabelValue};
+/// Why bucket bounds were refused ([`Histogram::with_bounds`]).
+pub use metrics_rules::BucketsProblem;
 pub use point::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, PointValue};
 #[cfg(feature = "export")]
 pub use reporter::{ExportReport, Reporter, ReporterBuilder};

@@ -5,8 +5,9 @@ use std::sync::atomic::{self, Ordering};
 use std::time::Duration;
 
 use crate::json::JsonFormat;
+use crate::labels::LabelValue;
 use crate::schema::ValueType;
-use crate::Number;
+use crate::{Number, PointValue, Visitor};
 
 /// A type that can be the value of one metric field.
 ///
@@ -49,7 +50,7 @@ use crate::Number;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric value",
     label = "not a metric value",
-    note = "metric values are integers, floats, `bool`, `Duration` and std atomics; implement `metrics_core::MetricValue` for your own types"
+    note = "metric values are integers, floats, `bool`, `Duration`, std atomics and histograms; implement `metrics_core::MetricValue` for your own types"
 )]
 pub trait MetricValue {
     /// The numeric type of this value's points.
@@ -57,6 +58,17 @@ pub trait MetricValue {
 
     /// The current value; `None` records no point.
     fn metric_value(&self) -> Option<Number>;
+
+    /// Hands this value's point, with `labels`, to `visitor`: [`metric_value`] as a number
+    /// unless overridden (the histograms hand over their buckets, read onto the stack).
+    ///
+    /// [`metric_value`]: MetricValue::metric_value
+    #[inline]
+    fn visit_point(&self, labels: &[LabelValue<'_>], visitor: &mut dyn Visitor) {
+        if let Some(value) = self.metric_value() {
+            visitor.point(labels, PointValue::Number(value));
+        }
+    }
 
     /// Writes the value as serde_json would serialize it.
     fn write_json<W, F>(&self, writer: &mut W, format: &mut F) -> io::Result<()>

@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, LitStr, Token};
 
-use metrics_rules::{COUNTER, GAUGE, UP_DOWN_COUNTER};
+use metrics_rules::{COUNTER, EXPONENTIAL_HISTOGRAM, GAUGE, HISTOGRAM, UP_DOWN_COUNTER};
 
 use crate::errors::Errors;
 
@@ -24,6 +24,7 @@ pub(crate) const UNIT: &str = "unit";
 pub(crate) const DESCRIPTION: &str = "description";
 pub(crate) const RENAME: &str = "rename";
 pub(crate) const LABEL: &str = "label";
+pub(crate) const BUCKETS: &str = "buckets";
 const PREFIX: &str = "prefix";
 
 /// Every key `#[metric(...)]` accepts, for did-you-mean suggestions.
@@ -31,6 +32,9 @@ const FIELD_KEYS: &[&str] = &[
     COUNTER,
     GAUGE,
     UP_DOWN_COUNTER,
+    HISTOGRAM,
+    EXPONENTIAL_HISTOGRAM,
+    BUCKETS,
     SKIP,
     FLATTEN,
     TIMESTAMP,
@@ -62,6 +66,8 @@ pub(crate) enum Kind {
     Counter,
     Gauge,
     UpDownCounter,
+    Histogram,
+    ExponentialHistogram,
 }
 
 impl Keyword for Kind {
@@ -69,6 +75,8 @@ impl Keyword for Kind {
         (COUNTER, Kind::Counter),
         (GAUGE, Kind::Gauge),
         (UP_DOWN_COUNTER, Kind::UpDownCounter),
+        (HISTOGRAM, Kind::Histogram),
+        (EXPONENTIAL_HISTOGRAM, Kind::ExponentialHistogram),
     ];
     const ONE: &'static str = "a metric has one kind";
 }
@@ -116,6 +124,14 @@ pub(crate) struct MetricKeys {
     pub(crate) unit: Option<Given<LitStr>>,
     pub(crate) description: Option<Given<LitStr>>,
     pub(crate) label: Option<Given<Labels>>,
+    pub(crate) buckets: Option<Given<Buckets>>,
+}
+
+/// The bounds of `buckets = [0.1, 1, 10]`.
+pub(crate) struct Buckets {
+    pub(crate) bounds: Vec<f64>,
+    /// The span of the whole list.
+    pub(crate) span: Span,
 }
 
 /// The attribute keys of `label = "key"` or `label = ("key", "key2")`.
@@ -136,7 +152,15 @@ impl MetricKeys {
             .into_iter()
             .filter_map(|(key, given)| given.as_ref().map(|given| (key, given.key_span)));
         let label = self.label.as_ref().map(|label| (LABEL, label.key_span));
-        kind.into_iter().chain(valued).chain(label).collect()
+        let buckets = self
+            .buckets
+            .as_ref()
+            .map(|buckets| (BUCKETS, buckets.key_span));
+        kind.into_iter()
+            .chain(valued)
+            .chain(label)
+            .chain(buckets)
+            .collect()
     }
 }
 
@@ -211,6 +235,13 @@ impl FieldAttrs {
                 labels_value(meta, errors),
                 span,
                 LABEL,
+                errors,
+            ),
+            BUCKETS => set(
+                &mut metric.buckets,
+                buckets_value(meta, errors),
+                span,
+                BUCKETS,
                 errors,
             ),
             word => {
@@ -406,6 +437,51 @@ fn labels_value(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Labels> {
     }
 }
 
+/// Reads `buckets = [0.1, 1, 10]`: number literals, optionally negative; records an error and
+/// returns `None` for anything else.
+fn buckets_value(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Buckets> {
+    const EXPECTED: &str =
+        "`buckets` expects a list of number literals: `buckets = [0.005, 0.01, 0.1, 1]`";
+    if !meta.input.peek(Token![=]) {
+        errors.at(meta.path.span_ident(), EXPECTED);
+        skip_value(meta, errors);
+        return None;
+    }
+    let input = match meta.value() {
+        Ok(input) => input,
+        Err(error) => {
+            errors.push(error);
+            return None;
+        }
+    };
+    let span = input.span();
+    let parsed = (|| {
+        let content;
+        syn::bracketed!(content in input);
+        let items = content.parse_terminated(
+            |input| {
+                let negative = input.parse::<Option<Token![-]>>()?.is_some();
+                let value = match input.parse::<syn::Lit>()? {
+                    syn::Lit::Float(lit) => lit.base10_parse::<f64>()?,
+                    syn::Lit::Int(lit) => lit.base10_parse::<f64>()?,
+                    other => return Err(syn::Error::new(other.span(), EXPECTED)),
+                };
+                Ok(if negative { -value } else { value })
+            },
+            Token![,],
+        )?;
+        Ok::<_, syn::Error>(items.into_iter().collect::<Vec<f64>>())
+    })();
+    match parsed {
+        Ok(bounds) => Some(Buckets { bounds, span }),
+        Err(error) => {
+            errors.at(error.span(), EXPECTED);
+            skip_tokens(meta, errors);
+            None
+        }
+    }
+}
+
 /// Reads a bare keyword; records an error and returns `None` when it was given a value.
 fn flag(meta: &ParseNestedMeta, key: &str, errors: &mut Errors) -> Option<()> {
     if meta.input.is_empty() || meta.input.peek(Token![,]) {
@@ -430,13 +506,13 @@ fn unknown_key(meta: &ParseNestedMeta, word: &str, errors: &mut Errors) {
         format!("unknown flag `{word}` in `#[metric(...)]`")
     } else {
         format!(
-            "unknown metric kind `{word}`, expected one of `{COUNTER}`, `{GAUGE}`, `{UP_DOWN_COUNTER}`"
+            "unknown metric kind `{word}`, expected one of `{COUNTER}`, `{GAUGE}`, `{UP_DOWN_COUNTER}`, `{HISTOGRAM}`, `{EXPONENTIAL_HISTOGRAM}`"
         )
     };
     let message = match suggestion {
         Some(suggestion) => format!("{message}; did you mean `{suggestion}`?"),
         None if takes_value => {
-            format!("{message}, expected one of `{UNIT}`, `{DESCRIPTION}`, `{RENAME}`, `{LABEL}`")
+            format!("{message}, expected one of `{UNIT}`, `{DESCRIPTION}`, `{RENAME}`, `{LABEL}`, `{BUCKETS}`")
         }
         None => message,
     };
@@ -549,6 +625,7 @@ mod tests {
     fn suggests_close_keys_only() {
         assert_eq!(did_you_mean("unti", FIELD_KEYS), Some(UNIT));
         assert_eq!(did_you_mean("countr", FIELD_KEYS), Some(COUNTER));
-        assert_eq!(did_you_mean("histogram", FIELD_KEYS), None);
+        assert_eq!(did_you_mean("summary", FIELD_KEYS), None);
+        assert_eq!(did_you_mean("histogramm", FIELD_KEYS), Some(HISTOGRAM));
     }
 }

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use metrics_rules::{
-    check_label_key, check_name, check_unit, prometheus_spelling, NameProblem, MAX_LABELS,
-    MAX_NAME_LEN, NAME_PUNCTUATION,
+    check_buckets, check_label_key, check_name, check_unit, prometheus_spelling, NameProblem,
+    MAX_LABELS, MAX_NAME_LEN, NAME_PUNCTUATION,
 };
 use proc_macro2::Span;
 
@@ -28,6 +28,8 @@ pub(crate) fn check(container: &Container, errors: &mut Errors) {
             if let Some(label) = &keys.label {
                 label_keys_are_valid(&label.value.keys, label.value.span, errors);
             }
+            buckets_are_valid(keys, errors);
+            histogram_keys_on_histograms(field, keys, errors);
         }
     }
     names_are_valid(container, errors);
@@ -216,6 +218,70 @@ pub(crate) fn label_keys_are_valid(keys: &[syn::LitStr], span: Span, errors: &mu
             seen.insert(spelling, key);
         }
     }
+}
+
+/// Explicit bucket bounds are finite, strictly increasing, at least one and at most
+/// `MAX_BUCKETS` (`metrics_rules::check_buckets`), and make no sense with another kind.
+fn buckets_are_valid(keys: &MetricKeys, errors: &mut Errors) {
+    let Some(buckets) = &keys.buckets else {
+        return;
+    };
+    if let Err(problem) = check_buckets(&buckets.value.bounds) {
+        errors.at(buckets.value.span, format!("invalid `buckets`: {problem}"));
+    }
+    if let Some(kind) = &keys.kind {
+        if kind.value != Kind::Histogram {
+            errors.at(
+                buckets.key_span,
+                format!(
+                    "`buckets` applies to explicit-bucket histograms, and the field is declared `{}`: remove `buckets`, or make the field a `Histogram`",
+                    kind.value.keyword()
+                ),
+            );
+        }
+    }
+}
+
+/// `histogram`, `exponential_histogram` and `buckets` on a std number type (judged here from
+/// the tokens; `expand` has the compiler judge other types).
+fn histogram_keys_on_histograms(field: &Field, keys: &MetricKeys, errors: &mut Errors) {
+    if field.std_value().is_none() {
+        return;
+    }
+    if let Some(kind) = &keys.kind {
+        if matches!(kind.value, Kind::Histogram | Kind::ExponentialHistogram) {
+            errors.at(
+                kind.key_span,
+                histogram_kind_on_non_histogram(field, kind.value),
+            );
+        }
+    }
+    if let Some(buckets) = &keys.buckets {
+        errors.at(buckets.key_span, buckets_on_non_histogram(field));
+    }
+}
+
+/// The message for a histogram kind on a field that holds another value.
+pub(crate) fn histogram_kind_on_non_histogram(field: &Field, kind: Kind) -> String {
+    let ty = match kind {
+        Kind::ExponentialHistogram => "ExponentialHistogram",
+        _ => "Histogram",
+    };
+    format!(
+        "`{}` applies to `{ty}` fields (and their snapshots), and field `{}` is `{}`: record into a `metrics_core::{ty}`",
+        kind.keyword(),
+        field.serde_name(),
+        type_text(field.ty)
+    )
+}
+
+/// The message for `buckets` on a field that is not an explicit-bucket histogram.
+pub(crate) fn buckets_on_non_histogram(field: &Field) -> String {
+    format!(
+        "`buckets` applies to `Histogram` and `HistogramSnapshot` fields, and field `{}` is `{}`: remove `buckets`, or make the field a `metrics_core::Histogram`",
+        field.serde_name(),
+        type_text(field.ty)
+    )
 }
 
 /// Names follow OpenTelemetry's instrument-name rule; an invalid name would silently yield

@@ -52,6 +52,7 @@ fn expand(container: &Container) -> TokenStream {
     // A flat group's names are judged in `check`; the `const` check costs build time.
     let prometheus_names_check =
         prometheus_names::may_nest(container).then(|| prometheus_names_check(ident));
+    let buckets_consts = buckets_consts(container);
     // Inlining every field's code keeps a small struct's `visit` and `write_json` as fast as
     // hand-written code; for a large struct it makes LLVM's time grow faster than linearly
     // with the function's size (BENCHMARKS.md, "Compile time"), so each field becomes one
@@ -138,6 +139,7 @@ fn expand(container: &Container) -> TokenStream {
             };
             #(#unique_names_checks)*
             #prometheus_names_check
+            #buckets_consts
 
             #[automatically_derived]
             impl ::metrics_core::__private::MetricsGroup for #ident {
@@ -198,10 +200,17 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
         Role::Metric(keys) => keys,
         _ => &no_keys,
     };
-    let kind = match keys.kind.as_ref().map_or(Kind::Gauge, |kind| kind.value) {
-        Kind::Counter => quote!(Counter),
-        Kind::Gauge => quote!(Gauge),
-        Kind::UpDownCounter => quote!(UpDownCounter),
+    let kind = match keys.kind.as_ref().map(|kind| kind_tokens(kind.value)) {
+        Some(kind) => quote!(::core::option::Option::Some(#kind)),
+        None => quote!(::core::option::Option::None),
+    };
+    let buckets = match &keys.buckets {
+        Some(_) => {
+            let ident = &container.input.ident;
+            let constant = buckets_const_name(field);
+            quote!(#ident::#constant)
+        }
+        None => quote!(&[]),
     };
     let unit = keys
         .unit
@@ -223,13 +232,75 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
         ::metrics_core::__private::field(
             ::metrics_core::__private::FieldSpec {
                 name: #name,
-                kind: ::metrics_core::__private::MetricKind::#kind,
+                kind: #kind,
                 unit: #unit,
                 description: #description,
                 labels: &[#(#labels),*],
+                buckets: #buckets,
             },
             <#ty as ::metrics_core::__private::Field>::SHAPE,
         )
+    }
+}
+
+/// `::metrics_core::__private::MetricKind::Counter` and so on.
+fn kind_tokens(kind: Kind) -> TokenStream {
+    let variant = match kind {
+        Kind::Counter => quote!(Counter),
+        Kind::Gauge => quote!(Gauge),
+        Kind::UpDownCounter => quote!(UpDownCounter),
+        Kind::Histogram => quote!(Histogram),
+        Kind::ExponentialHistogram => quote!(ExponentialHistogram),
+    };
+    quote!(::metrics_core::__private::MetricKind::#variant)
+}
+
+/// The associated constant a field's `buckets` become: `LATENCY_BUCKETS` for `latency`.
+fn buckets_const_name(field: &Field) -> syn::Ident {
+    syn::Ident::new(
+        &format!("{}_BUCKETS", field.serde_name().to_uppercase()),
+        field.ident.span(),
+    )
+}
+
+/// `impl Struct { pub const FIELD_BUCKETS: &'static [f64] = &[..]; }` for each field with
+/// `buckets`: the bounds are written once, in the attribute, and both the schema and the
+/// code that builds the `Histogram` (`Histogram::with_bounds(Struct::FIELD_BUCKETS)`) read
+/// them from here, so they cannot disagree.
+fn buckets_consts(container: &Container) -> TokenStream {
+    let consts = container.fields.iter().filter_map(|field| {
+        let Role::Metric(keys) = &field.role else {
+            return None;
+        };
+        let buckets = keys.buckets.as_ref()?;
+        let name = buckets_const_name(field);
+        let values = buckets.value.bounds.iter().map(|&bound| {
+            let literal = proc_macro2::Literal::f64_suffixed(bound.abs());
+            if bound < 0.0 {
+                quote!(-#literal)
+            } else {
+                quote!(#literal)
+            }
+        });
+        let doc = format!(
+            "The bucket bounds of histogram field `{}`, from its `#[metric(buckets = [...])]`: build it with `Histogram::with_bounds(Self::{name})`.",
+            field.serde_name()
+        );
+        Some(quote! {
+            #[doc = #doc]
+            pub const #name: &'static [f64] = &[#(#values),*];
+        })
+    });
+    let consts: Vec<_> = consts.collect();
+    if consts.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &container.input.ident;
+    quote! {
+        #[automatically_derived]
+        impl #ident {
+            #(#consts)*
+        }
     }
 }
 
@@ -307,6 +378,34 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
                     ));
                 }
                 None => checks.push(map_needs_label()),
+            }
+            if let Some(kind) = &keys.kind {
+                let kind_path = kind_tokens(kind.value);
+                let accepts = quote_spanned!(ty.span()=> ::metrics_core::__private::Shape::accepts(#shape, #kind_path));
+                let group = is("is_group");
+                let message = match kind.value {
+                    Kind::Histogram | Kind::ExponentialHistogram => {
+                        check::histogram_kind_on_non_histogram(field, kind.value)
+                    }
+                    other => format!(
+                        "`{}` applies to number fields, and field `{name}` is a histogram (`{ty_text}`), whose kind is its own: remove `{}`",
+                        other.keyword(),
+                        other.keyword()
+                    ),
+                };
+                checks.push(fails_if(
+                    kind.key_span,
+                    quote!(!#group && !#accepts),
+                    message,
+                ));
+            }
+            if let Some(buckets) = &keys.buckets {
+                let explicit = is("is_explicit_histogram");
+                checks.push(fails_if(
+                    buckets.key_span,
+                    quote!(!#explicit),
+                    check::buckets_on_non_histogram(field),
+                ));
             }
             if keys
                 .kind

@@ -5,10 +5,12 @@
 //! No dependencies and nothing but plain and `const` functions, so that it adds nothing
 //! measurable to either crate's build.
 
+mod buckets;
 mod label;
 pub mod prometheus;
 mod unit;
 
+pub use buckets::{check_buckets, BucketsProblem, MAX_BUCKETS};
 pub use label::{
     check_label_key, prometheus_spelling, LabelKeyProblem, MAX_LABELS, MAX_LABEL_KEY_LEN,
 };
@@ -26,8 +28,18 @@ pub const COUNTER: &str = "counter";
 pub const GAUGE: &str = "gauge";
 /// The keyword of a counter that can also go down.
 pub const UP_DOWN_COUNTER: &str = "up_down_counter";
+/// The keyword of an explicit-bucket histogram (the kind of a `Histogram` field anyway).
+pub const HISTOGRAM: &str = "histogram";
+/// The keyword of a base-2 exponential histogram (the kind of an `ExponentialHistogram`).
+pub const EXPONENTIAL_HISTOGRAM: &str = "exponential_histogram";
 /// Every kind keyword, in the order messages list them.
-pub const KINDS: [&str; 3] = [COUNTER, GAUGE, UP_DOWN_COUNTER];
+pub const KINDS: [&str; 5] = [
+    COUNTER,
+    GAUGE,
+    UP_DOWN_COUNTER,
+    HISTOGRAM,
+    EXPONENTIAL_HISTOGRAM,
+];
 
 /// Whether a metric name may start with `c`: an ASCII letter (OpenTelemetry's
 /// instrument-name rule).

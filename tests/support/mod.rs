@@ -7,6 +7,7 @@ pub mod child;
 #[cfg(feature = "export")]
 pub mod expected;
 pub mod logs;
+pub mod promtool;
 // The receiver speaks the configuration's protocols, which only `export` builds have.
 #[cfg(feature = "export")]
 pub mod receiver;
@@ -46,6 +47,7 @@ pub fn example_snapshot() -> MetricsSnapshot {
             suspended_agents: 2,
             max_capacity: 1000,
             load_factor: 0.005,
+            agents_finished: Default::default(),
         },
         task_manager: TaskManagerMetrics {
             total_tasks: 5,
@@ -60,6 +62,7 @@ pub fn example_snapshot() -> MetricsSnapshot {
             cpu_utilization: 0.3,
             allocation_failures: 2,
             average_allocation_time_ms: 1.5,
+            allocation_time: Default::default(),
         },
         system: SystemResourceMetrics {
             memory_usage_mb: 512.25,

@@ -288,7 +288,7 @@ where
 /// "Bit Twiddling Hacks": a byte below `n` sets its high bit in `(w - n * ONES) & !w`, and
 /// a byte equal to `c` is a zero byte of `w ^ c * ONES`.
 #[inline]
-fn needs_escape(value: &str) -> bool {
+pub(crate) fn needs_escape(value: &str) -> bool {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
     fn any_escaped(chunk: [u8; 8]) -> bool {

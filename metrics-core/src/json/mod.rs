@@ -33,6 +33,8 @@ use crate::MetricsGroup;
 
 mod format;
 
+pub(crate) use format::needs_escape;
+
 pub use format::{Compact, JsonFormat, Pretty};
 
 /// Writes `value` as compact JSON into `writer`.

@@ -29,8 +29,8 @@ impl std::fmt::Debug for Registration {
 }
 
 impl Registration {
-    /// The metrics of the group that have no instrument, each with the reason. Empty for
-    /// every metric kind the schema has today; see [`Unbridged`].
+    /// The metrics of the group that have no instrument, each with the reason: the
+    /// histograms; see [`Unbridged`].
     pub fn unbridged(&self) -> &[Unbridged] {
         &self.unbridged
     }
@@ -182,6 +182,14 @@ fn instrument(meter: &Meter, metric: &Metric, points: Points) -> Result<(), &'st
             observable!(i64_observable_gauge, Number::as_i64_saturating)
         }
         (MetricKind::Gauge, ValueType::F64) => observable!(f64_observable_gauge, Number::as_f64),
+        (MetricKind::Histogram | MetricKind::ExponentialHistogram, _) => Err(
+            "a histogram: the OpenTelemetry API has no observable histogram (its SDK aggregates \
+             recordings itself); export it with metrics_core's OTLP exporter",
+        ),
+        // Only a hand-written schema can pair a number kind with histogram values.
+        (_, ValueType::Histogram | ValueType::ExponentialHistogram) => {
+            Err("histogram values on a number metric")
+        }
     }
 }
 

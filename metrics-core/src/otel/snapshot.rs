@@ -136,6 +136,17 @@ impl Visitor for Collector<'_> {
         points.push((attributes, value));
     }
 
+    fn overflow_point(&mut self, value: PointValue<'_>) {
+        let (Some(points), PointValue::Number(value)) = (self.points.get_mut(self.cursor), value)
+        else {
+            return;
+        };
+        points.push((
+            vec![KeyValue::new(crate::family::OVERFLOW_ATTRIBUTE, true)],
+            value,
+        ));
+    }
+
     fn advance(&mut self, metrics: usize) {
         self.cursor += metrics;
     }
@@ -157,6 +168,7 @@ mod tests {
             description: "",
             labels: &[],
             value_type: ValueType::U64,
+            buckets: &[],
         })
     }
 
@@ -214,5 +226,53 @@ mod tests {
         snapshot.read(0, |_, _| seen += 1);
         assert_eq!(seen, 1);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn every_attribute_of_a_label_set_becomes_a_key_value() {
+        let labels: [&'static [&'static str]; 1] = [&["route", "status", "cached"]];
+        let mut points = vec![Vec::new()];
+        let mut collector = Collector {
+            labels: &labels,
+            points: &mut points,
+            cursor: 0,
+        };
+        let values = [
+            LabelValue::Str("/users"),
+            LabelValue::I64(503),
+            LabelValue::Bool(true),
+        ];
+        collector.point(&values, PointValue::Number(Number::U64(7)));
+        assert_eq!(
+            points[0],
+            [(
+                vec![
+                    KeyValue::new("route", "/users"),
+                    KeyValue::new("status", 503),
+                    KeyValue::new("cached", true),
+                ],
+                Number::U64(7)
+            )]
+        );
+    }
+
+    #[test]
+    fn an_overflow_point_carries_the_overflow_attribute_alone() {
+        let visit: Visit = Box::new(|visitor| {
+            visitor.overflow_point(PointValue::Number(Number::U64(7)));
+            visitor.advance(3);
+        });
+        let snapshot = SharedSnapshot::new(&SCHEMA, visit);
+        let mut points = Vec::new();
+        snapshot.read(0, |value, attributes| {
+            points.push((value, attributes.to_vec()))
+        });
+        assert_eq!(
+            points,
+            [(
+                Number::U64(7),
+                vec![KeyValue::new(crate::family::OVERFLOW_ATTRIBUTE, true)]
+            )]
+        );
     }
 }

@@ -5,9 +5,9 @@ use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{NumberValue, PreparedMetric};
-use super::walk::{walk, Sink};
+use super::walk::{walk, Attributes, OtlpPoint, Sink};
 use crate::labels::LabelValue;
-use crate::Visitor;
+use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visitor};
 
 /// Appends `value` as a JSON string, escaped as serde_json escapes.
 pub(super) fn string(out: &mut Vec<u8>, value: &str) {
@@ -118,22 +118,23 @@ impl Sink for JsonSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue) {
+    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: OtlpPoint<'_>) {
         let out = &mut *self.out;
         if !self.first_point {
             out.push(b',');
         }
         self.first_point = false;
-        if labels.is_empty() {
+        if attributes.is_empty() {
             out.push(b'{');
         } else {
             out.extend_from_slice(b"{\"attributes\":[");
-            for (i, (key, label)) in metric.json_keys.iter().zip(labels).enumerate() {
+            let pairs = attributes.pairs(&metric.json_keys, OVERFLOW_KEY);
+            for (i, (key, label)) in pairs.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
                 out.extend_from_slice(key);
-                any_value(out, *label);
+                any_value(out, label);
                 out.extend_from_slice(b"}}");
             }
             out.extend_from_slice(b"],");
@@ -145,12 +146,14 @@ impl Sink for JsonSink<'_> {
         out.extend_from_slice(times.for_metric(metric));
         // Writing into a Vec cannot fail.
         match value {
-            NumberValue::Int(v) => {
+            OtlpPoint::Histogram(point) => histogram(out, point),
+            OtlpPoint::Exponential(point) => exponential(out, point),
+            OtlpPoint::Number(NumberValue::Int(v)) => {
                 out.extend_from_slice(b"\"asInt\":\"");
                 let _ = CompactFormatter.write_i64(out, v);
                 out.extend_from_slice(b"\"}");
             }
-            NumberValue::Double(v) => {
+            OtlpPoint::Number(NumberValue::Double(v)) => {
                 out.extend_from_slice(b"\"asDouble\":");
                 let _ = CompactFormatter.write_f64(out, v);
                 out.push(b'}');
@@ -162,6 +165,9 @@ impl Sink for JsonSink<'_> {
         self.out.extend_from_slice(b"]}}");
     }
 }
+
+/// The overflow attribute's opening up to its value, as prepared keys open theirs.
+const OVERFLOW_KEY: &[u8] = b"{\"key\":\"otel.metric.overflow\",\"value\":{";
 
 /// An `AnyValue`'s member: `"stringValue":..`, `"intValue":".."` (64-bit integers are
 /// strings in OTLP/JSON) or `"boolValue":..`.
@@ -185,5 +191,101 @@ fn any_value(out: &mut Vec<u8>, label: LabelValue<'_>) {
                 b"\"boolValue\":false"
             });
         }
+    }
+}
+
+/// `"count":"..","sum":..` and the closing members of a histogram point: 64-bit integers
+/// as strings, `sum` left out when not finite.
+fn count_and_sum(out: &mut Vec<u8>, count: u64, sum: f64) {
+    out.extend_from_slice(b"\"count\":\"");
+    let _ = CompactFormatter.write_u64(out, count);
+    out.push(b'"');
+    if sum.is_finite() {
+        out.extend_from_slice(b",\"sum\":");
+        let _ = CompactFormatter.write_f64(out, sum);
+    }
+}
+
+/// `,"min":..,"max":..}` as far as they are known.
+fn min_max_end(out: &mut Vec<u8>, min: Option<f64>, max: Option<f64>) {
+    for (key, value) in [(&b",\"min\":"[..], min), (&b",\"max\":"[..], max)] {
+        if let Some(value) = value {
+            out.extend_from_slice(key);
+            let _ = CompactFormatter.write_f64(out, value);
+        }
+    }
+    out.push(b'}');
+}
+
+/// A list of 64-bit integers, as strings.
+fn u64_strings(out: &mut Vec<u8>, values: &[u64]) {
+    out.push(b'[');
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        let _ = CompactFormatter.write_u64(out, *value);
+        out.push(b'"');
+    }
+    out.push(b']');
+}
+
+/// A `HistogramDataPoint`'s members after its times.
+fn histogram(out: &mut Vec<u8>, point: &HistogramPoint<'_>) {
+    count_and_sum(out, point.count, point.sum);
+    out.extend_from_slice(b",\"bucketCounts\":");
+    u64_strings(out, point.bucket_counts);
+    out.extend_from_slice(b",\"explicitBounds\":[");
+    for (i, bound) in point.bounds.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = CompactFormatter.write_f64(out, *bound);
+    }
+    out.push(b']');
+    min_max_end(out, point.min, point.max);
+}
+
+/// An `ExponentialHistogramDataPoint`'s members after its times.
+fn exponential(out: &mut Vec<u8>, point: &ExponentialHistogramPoint<'_>) {
+    count_and_sum(out, point.count, point.sum);
+    out.extend_from_slice(b",\"scale\":");
+    let _ = CompactFormatter.write_i32(out, point.scale);
+    out.extend_from_slice(b",\"zeroCount\":\"");
+    let _ = CompactFormatter.write_u64(out, point.zero_count);
+    out.push(b'"');
+    if point.zero_threshold != 0.0 {
+        out.extend_from_slice(b",\"zeroThreshold\":");
+        let _ = CompactFormatter.write_f64(out, point.zero_threshold);
+    }
+    for (key, buckets) in [
+        (&b",\"positive\":"[..], &point.positive),
+        (&b",\"negative\":"[..], &point.negative),
+    ] {
+        out.extend_from_slice(key);
+        buckets_json(out, buckets);
+    }
+    min_max_end(out, point.min, point.max);
+}
+
+fn buckets_json(out: &mut Vec<u8>, buckets: &ExponentialBuckets<'_>) {
+    out.extend_from_slice(b"{\"offset\":");
+    let _ = CompactFormatter.write_i32(out, buckets.offset);
+    out.extend_from_slice(b",\"bucketCounts\":");
+    u64_strings(out, buckets.counts);
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    #[test]
+    fn the_overflow_key_opens_the_attribute_as_prepared_keys_do() {
+        let mut head = b"{\"key\":".to_vec();
+        string(&mut head, crate::family::OVERFLOW_ATTRIBUTE);
+        head.extend_from_slice(b",\"value\":{");
+        assert_eq!(head, OVERFLOW_KEY);
     }
 }

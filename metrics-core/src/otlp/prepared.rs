@@ -6,29 +6,45 @@ use crate::schema::cache::PerSchema;
 use crate::schema::{GroupSchema, MetricKind, ValueType};
 use crate::Number;
 
+/// What a metric's points are, in OTLP's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Data {
+    /// A Gauge of numbers.
+    Gauge,
+    /// A cumulative Sum of numbers.
+    Sum { monotonic: bool },
+    /// A cumulative Histogram.
+    Histogram,
+    /// A cumulative ExponentialHistogram.
+    ExponentialHistogram,
+}
+
 /// One metric's fragments. A request is these, in schema order, around the points.
 pub(super) struct PreparedMetric {
     pub(super) value_type: ValueType,
-    /// Counters and up-down counters are cumulative Sums, whose points carry a start time.
+    pub(super) data: Data,
+    /// Whether the points are numbers (a Gauge or a Sum).
+    pub(super) numeric: bool,
+    /// Cumulative metrics (Sums and histograms) carry a start time in their points.
     pub(super) is_sum: bool,
     /// Counters: the Sums that delta temporality turns into deltas.
     pub(super) monotonic: bool,
-    /// Whether points carry attributes (a map): such a metric is opened before its points.
+    /// Whether the metric is opened before its points (a map, or a histogram, whose points
+    /// vary in size): otherwise it is written whole with its one point.
     pub(super) labeled: bool,
-    /// How many attribute keys the metric has.
-    pub(super) label_keys: usize,
     /// `Metric` fields `name` (1), `description` (2), `unit` (3): the start of its body.
     pub(super) protobuf_head: Box<[u8]>,
-    /// The `Metric` field holding the points: `gauge` (5) or `sum` (7).
+    /// The `Metric` field holding the points: `gauge` (5), `sum` (7), `histogram` (9) or
+    /// `exponential_histogram` (10).
     pub(super) protobuf_data_field: u8,
-    /// A Sum's `aggregation_temporality` (2, cumulative) and `is_monotonic` (3), written after
-    /// its points; empty for a Gauge.
+    /// The `aggregation_temporality` (2, cumulative) of a Sum or histogram and a Sum's
+    /// `is_monotonic` (3), written after its points; empty for a Gauge.
     pub(super) protobuf_data_tail: &'static [u8],
     /// A counter's tail with delta temporality (1); empty for other kinds.
     pub(super) protobuf_data_tail_delta: &'static [u8],
     /// Each attribute's `KeyValue.key` (1) field, in the order of the point's values.
     pub(super) protobuf_keys: Box<[Box<[u8]>]>,
-    /// What a labeled metric's `Metric` and Gauge or Sum lengths took last time.
+    /// What an opened metric's `Metric` and data message lengths took last time.
     pub(super) protobuf_hints: [wire::LengthHint; 2],
     /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
     pub(super) json_head: Box<[u8]>,
@@ -40,17 +56,22 @@ pub(super) struct PreparedMetric {
 
 /// The cumulative temporality (2) and `is_monotonic: true`; prost leaves `false` out too.
 const MONOTONIC_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 2, wire::varint_key(3), 1];
-const SUM_TAIL: [u8; 2] = [wire::varint_key(2), 2];
+/// The cumulative temporality (2) alone: a non-monotonic Sum's, or a histogram's.
+const CUMULATIVE_TAIL: [u8; 2] = [wire::varint_key(2), 2];
 /// The delta temporality (1) and `is_monotonic: true`.
 const MONOTONIC_DELTA_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 1, wire::varint_key(3), 1];
 
 impl PreparedMetric {
     fn new(name: &str, descriptor: &crate::schema::MetricDescriptor) -> Self {
-        let (is_sum, monotonic) = match descriptor.kind {
-            MetricKind::Counter => (true, true),
-            MetricKind::UpDownCounter => (true, false),
-            MetricKind::Gauge => (false, false),
+        let data = match descriptor.kind {
+            MetricKind::Counter => Data::Sum { monotonic: true },
+            MetricKind::UpDownCounter => Data::Sum { monotonic: false },
+            MetricKind::Gauge => Data::Gauge,
+            MetricKind::Histogram => Data::Histogram,
+            MetricKind::ExponentialHistogram => Data::ExponentialHistogram,
         };
+        let histogram = matches!(data, Data::Histogram | Data::ExponentialHistogram);
+        let monotonic = data == Data::Sum { monotonic: true };
         let mut protobuf_head = Vec::new();
         wire::bytes_field(&mut protobuf_head, 1, name.as_bytes());
         // proto3 leaves empty strings out; so does prost, whose output the tests compare.
@@ -81,16 +102,22 @@ impl PreparedMetric {
             .collect();
         PreparedMetric {
             value_type: descriptor.value_type,
-            is_sum,
+            data,
+            numeric: !histogram,
+            is_sum: data != Data::Gauge,
             monotonic,
-            labeled: !descriptor.labels.is_empty(),
-            label_keys: descriptor.labels.len(),
+            labeled: !descriptor.labels.is_empty() || histogram,
             protobuf_head: protobuf_head.into(),
-            protobuf_data_field: if is_sum { 7 } else { 5 },
-            protobuf_data_tail: match (is_sum, monotonic) {
-                (true, true) => &MONOTONIC_SUM_TAIL,
-                (true, false) => &SUM_TAIL,
-                (false, _) => &[],
+            protobuf_data_field: match data {
+                Data::Gauge => 5,
+                Data::Sum { .. } => 7,
+                Data::Histogram => 9,
+                Data::ExponentialHistogram => 10,
+            },
+            protobuf_data_tail: match data {
+                Data::Sum { monotonic: true } => &MONOTONIC_SUM_TAIL,
+                Data::Gauge => &[],
+                _ => &CUMULATIVE_TAIL,
             },
             protobuf_data_tail_delta: if monotonic {
                 &MONOTONIC_DELTA_SUM_TAIL
@@ -99,9 +126,9 @@ impl PreparedMetric {
             },
             protobuf_keys,
             protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
-            json_head: json_head(name, descriptor, is_sum, monotonic, false).into(),
+            json_head: json_head(name, descriptor, data, false).into(),
             json_head_delta: if monotonic {
-                json_head(name, descriptor, is_sum, monotonic, true).into()
+                json_head(name, descriptor, data, true).into()
             } else {
                 Box::default()
             },
@@ -110,11 +137,11 @@ impl PreparedMetric {
     }
 }
 
+/// A metric's JSON up to its first point; `delta` for a counter with delta temporality.
 fn json_head(
     name: &str,
     descriptor: &crate::schema::MetricDescriptor,
-    is_sum: bool,
-    monotonic: bool,
+    data: Data,
     delta: bool,
 ) -> Vec<u8> {
     let mut out = b"{\"name\":".to_vec();
@@ -127,15 +154,21 @@ fn json_head(
         out.extend_from_slice(b",\"unit\":");
         json::string(&mut out, descriptor.unit);
     }
-    out.extend_from_slice(match (is_sum, monotonic) {
-        (true, true) if delta => {
+    out.extend_from_slice(match data {
+        Data::Sum { monotonic: true } if delta => {
             b",\"sum\":{\"aggregationTemporality\":1,\"isMonotonic\":true,\"dataPoints\":["
         }
-        (true, true) => {
+        Data::Sum { monotonic: true } => {
             b",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,\"dataPoints\":["
         }
-        (true, false) => b",\"sum\":{\"aggregationTemporality\":2,\"dataPoints\":[",
-        (false, _) => b",\"gauge\":{\"dataPoints\":[",
+        Data::Sum { monotonic: false } => {
+            b",\"sum\":{\"aggregationTemporality\":2,\"dataPoints\":["
+        }
+        Data::Gauge => b",\"gauge\":{\"dataPoints\":[",
+        Data::Histogram => b",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[",
+        Data::ExponentialHistogram => {
+            b",\"exponentialHistogram\":{\"aggregationTemporality\":2,\"dataPoints\":["
+        }
     });
     out
 }

@@ -1,17 +1,59 @@
 //! Follows a group's visit with a cursor into its prepared metrics and hands each encoder
 //! (protobuf, JSON) the metrics that have points, and their points.
 
-use super::prepared::{NumberValue, PreparedMetric};
+use super::prepared::{Data, NumberValue, PreparedMetric};
 use crate::labels::LabelValue;
-use crate::{PointValue, Visitor};
+use crate::{ExponentialHistogramPoint, HistogramPoint, PointValue, Visitor};
+
+/// A point as OTLP carries it.
+#[derive(Clone, Copy)]
+pub(super) enum OtlpPoint<'a> {
+    /// A Gauge's or Sum's `NumberDataPoint` value.
+    Number(NumberValue),
+    /// A `HistogramDataPoint`'s distribution.
+    Histogram(&'a HistogramPoint<'a>),
+    /// An `ExponentialHistogramDataPoint`'s distribution.
+    Exponential(&'a ExponentialHistogramPoint<'a>),
+}
+
+/// A point's attributes.
+#[derive(Clone, Copy)]
+pub(super) enum Attributes<'a> {
+    /// Values for the metric's keys, in their order.
+    Keys(&'a [LabelValue<'a>]),
+    /// A capped family's overflow point: `otel.metric.overflow = true` alone.
+    Overflow,
+}
+
+impl<'a> Attributes<'a> {
+    /// Each attribute's prepared key (one of `keys`, or `overflow_key`) with its value.
+    #[inline]
+    pub(super) fn pairs<K: AsRef<[u8]>>(
+        self,
+        keys: &'a [K],
+        overflow_key: &'static [u8],
+    ) -> impl Iterator<Item = (&'a [u8], LabelValue<'a>)> + Clone {
+        let (labels, overflow) = match self {
+            Attributes::Keys(labels) => (labels, false),
+            Attributes::Overflow => (&[][..], true),
+        };
+        let keys = keys.iter().map(AsRef::as_ref).zip(labels.iter().copied());
+        keys.chain(overflow.then_some((overflow_key, LabelValue::Bool(true))))
+    }
+
+    /// Whether there are none.
+    pub(super) fn is_empty(self) -> bool {
+        matches!(self, Attributes::Keys([]))
+    }
+}
 
 /// What an encoder writes for the metrics and points of one request.
 pub(super) trait Sink {
     /// A metric with at least one point starts.
     fn begin_metric(&mut self, metric: &PreparedMetric);
     /// One of its points, with as many attribute values as the metric has keys (none for a
-    /// metric that is not a map).
-    fn point(&mut self, metric: &PreparedMetric, labels: &[LabelValue<'_>], value: NumberValue);
+    /// metric that is not a map), or the overflow attribute.
+    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: OtlpPoint<'_>);
     /// The metric started last ends.
     fn end_metric(&mut self, metric: &PreparedMetric);
 }
@@ -53,26 +95,52 @@ impl<S: Sink> Walker<'_, S> {
     }
 }
 
-impl<S: Sink> Visitor for Walker<'_, S> {
+impl<S: Sink> Walker<'_, S> {
     #[inline]
-    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
+    fn emit(&mut self, attributes: Attributes<'_>, value: PointValue<'_>) {
         // A visit with more points than its schema has metrics: nothing to name them by.
         let Some(metric) = self.metrics.get(self.cursor) else {
             return;
         };
-        let PointValue::Number(value) = value else {
-            return;
-        };
-        let Some(value) = NumberValue::new(metric.value_type, value) else {
-            return;
+        // A point that does not fit its metric (only a hand-written visit gives one) or that
+        // OTLP cannot carry (NaN, a malformed histogram) is left out. Attributes beyond the
+        // metric's keys are left out by the sinks, which pair values with keys.
+        let value = match value {
+            PointValue::Number(value) if metric.numeric => {
+                match NumberValue::new(metric.value_type, value) {
+                    Some(value) => OtlpPoint::Number(value),
+                    None => return,
+                }
+            }
+            PointValue::Histogram(point)
+                if metric.data == Data::Histogram
+                    && point.bucket_counts.len() == point.bounds.len() + 1 =>
+            {
+                OtlpPoint::Histogram(point)
+            }
+            PointValue::ExponentialHistogram(point)
+                if metric.data == Data::ExponentialHistogram =>
+            {
+                OtlpPoint::Exponential(point)
+            }
+            _ => return,
         };
         if !self.open {
             self.open = true;
             self.sink.begin_metric(metric);
         }
-        // Attributes without a key in the schema (a hand-written visit) are left out.
-        let labels = labels.get(..metric.label_keys).unwrap_or(labels);
-        self.sink.point(metric, labels, value);
+        self.sink.point(metric, attributes, value);
+    }
+}
+
+impl<S: Sink> Visitor for Walker<'_, S> {
+    #[inline]
+    fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
+        self.emit(Attributes::Keys(labels), value);
+    }
+
+    fn overflow_point(&mut self, value: PointValue<'_>) {
+        self.emit(Attributes::Overflow, value);
     }
 
     fn advance(&mut self, metrics: usize) {

@@ -270,10 +270,11 @@ mod tests {
         field(
             FieldSpec {
                 name,
-                kind,
+                kind: Some(kind),
                 unit,
                 description: "",
                 labels: &[],
+                buckets: &[],
             },
             Shape::Value(ValueType::U64),
         )
@@ -332,10 +333,11 @@ mod tests {
             field(
                 FieldSpec {
                     name: "a",
-                    kind: Gauge,
+                    kind: None,
                     unit: "",
                     description: "",
                     labels: &[],
+                    buckets: &[],
                 },
                 Shape::Group(&INNER),
             ),

@@ -4,8 +4,9 @@ use std::io;
 
 use super::prepared::PreparedFamily;
 use super::Format;
+use crate::histogram::lower_boundary;
 use crate::labels::LabelValue;
-use crate::{Number, PointValue, Visitor};
+use crate::{ExponentialHistogramPoint, HistogramPoint, Number, PointValue, Visitor};
 
 /// Writes the samples `visit` gives, under the headers of `families`; the first write error
 /// ends the output and is returned.
@@ -45,27 +46,183 @@ struct Encoder<'a, W: ?Sized> {
 }
 
 impl<W: io::Write + ?Sized> Encoder<'_, W> {
-    fn sample(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) -> io::Result<()> {
+    fn sample(&mut self, labels: Labels<'_>, value: PointValue<'_>) -> io::Result<()> {
         // A visit with more points than its schema has metrics: nothing to name them by.
         let Some(family) = self.families.get(self.cursor) else {
             return Ok(());
         };
-        let PointValue::Number(value) = value else {
-            return Ok(());
+        // A point that does not fit its family comes only from a hand-written visit.
+        let histogram = !family.series[0].is_empty();
+        let value = match (value, histogram) {
+            (PointValue::Number(value), false) => value,
+            (PointValue::Histogram(point), true)
+                if point.bucket_counts.len() == point.bounds.len() + 1 =>
+            {
+                self.open_family(family)?;
+                return self.histogram(family, labels, point);
+            }
+            (PointValue::ExponentialHistogram(point), true) => {
+                self.open_family(family)?;
+                return self.exponential(family, labels, point);
+            }
+            _ => return Ok(()),
         };
+        self.open_family(family)?;
+        match labels {
+            Labels::Keys(labels) => match labels.split_first() {
+                Some((first, rest)) if !family.labeled.is_empty() => {
+                    // `name{key="` in one piece: the common one-label sample is three writes.
+                    self.out.write_all(&family.labeled)?;
+                    write_label(self.out, *first)?;
+                    for (head, label) in family.label_heads.iter().skip(1).zip(rest) {
+                        self.out.write_all(head)?;
+                        write_label(self.out, *label)?;
+                    }
+                    self.out.write_all(b"\"} ")?;
+                }
+                _ => self.out.write_all(&family.plain)?,
+            },
+            Labels::Overflow => {
+                // `plain` is `name `: the name, then the overflow label in place of the keys.
+                let name = family.plain.strip_suffix(b" ").unwrap_or(&family.plain);
+                self.out.write_all(name)?;
+                write_labels(self.out, family, Labels::Overflow)?;
+                self.out.write_all(b"\"} ")?;
+            }
+        }
+        write_value(self.out, value)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+impl<W: io::Write + ?Sized> Encoder<'_, W> {
+    /// Writes the family's metadata lines before its first sample.
+    fn open_family(&mut self, family: &PreparedFamily) -> io::Result<()> {
         if !self.open {
             self.open = true;
             self.out.write_all(&family.header[self.format.index()])?;
         }
-        if labels.is_empty() || family.label_heads.is_empty() {
-            self.out.write_all(&family.plain)?;
-        } else {
-            self.out.write_all(&family.name)?;
-            write_labels(self.out, family, labels)?;
-            self.out.write_all(b"\"} ")?;
+        Ok(())
+    }
+
+    /// `name_bucket{..,le=".."}` cumulative counts, then `+Inf`, `name_sum`, `name_count`.
+    fn histogram(
+        &mut self,
+        family: &PreparedFamily,
+        labels: Labels<'_>,
+        point: &HistogramPoint<'_>,
+    ) -> io::Result<()> {
+        let mut buckets = Buckets::new(self, family, labels);
+        let mut cumulative = 0u64;
+        for (bound, count) in point.bounds.iter().zip(point.bucket_counts) {
+            cumulative = cumulative.wrapping_add(*count);
+            buckets.bucket(*bound, cumulative)?;
         }
-        write_value(self.out, value)?;
-        self.out.write_all(b"\n")
+        let negative = point.bounds.first().is_some_and(|&b| b < 0.0);
+        buckets.finish(
+            point.count,
+            point.sum,
+            negative || point.min.is_some_and(|m| m < 0.0),
+        )
+    }
+
+    /// An exponential histogram as explicit buckets at its bucket boundaries, in increasing
+    /// order: negative buckets (upper bound `-base^index`), the zero bucket (`le` the zero
+    /// threshold), positive buckets (upper bound `base^(index + 1)`); each `le` is exact at
+    /// a boundary, so `histogram_quantile` interpolates within the same buckets OTLP carries.
+    fn exponential(
+        &mut self,
+        family: &PreparedFamily,
+        labels: Labels<'_>,
+        point: &ExponentialHistogramPoint<'_>,
+    ) -> io::Result<()> {
+        let scale = point.scale;
+        let mut buckets = Buckets::new(self, family, labels);
+        let mut cumulative = 0u64;
+        let negative = point.negative;
+        for (i, count) in negative.counts.iter().enumerate().rev() {
+            cumulative = cumulative.wrapping_add(*count);
+            let index = negative.offset.saturating_add(i as i32);
+            buckets.bucket(-lower_boundary(index, scale), cumulative)?;
+        }
+        cumulative = cumulative.wrapping_add(point.zero_count);
+        buckets.bucket(point.zero_threshold, cumulative)?;
+        let positive = point.positive;
+        for (i, count) in positive.counts.iter().enumerate() {
+            cumulative = cumulative.wrapping_add(*count);
+            let index = positive.offset.saturating_add(i as i32).saturating_add(1);
+            buckets.bucket(lower_boundary(index, scale), cumulative)?;
+        }
+        let has_negative = negative.counts.iter().any(|&c| c != 0);
+        buckets.finish(point.count, point.sum, has_negative)
+    }
+}
+
+/// Writes one histogram point's bucket lines, keeping the `le` values strictly increasing
+/// and finite (a boundary that repeats or overflows is left to the next line, its count
+/// included there): the exposition stays valid whatever the buckets.
+struct Buckets<'e, 'a, W: ?Sized> {
+    encoder: &'e mut Encoder<'a, W>,
+    family: &'e PreparedFamily,
+    labels: Labels<'e>,
+    last: f64,
+}
+
+impl<'e, 'a, W: io::Write + ?Sized> Buckets<'e, 'a, W> {
+    fn new(
+        encoder: &'e mut Encoder<'a, W>,
+        family: &'e PreparedFamily,
+        labels: Labels<'e>,
+    ) -> Self {
+        Buckets {
+            encoder,
+            family,
+            labels,
+            last: f64::NEG_INFINITY,
+        }
+    }
+
+    fn bucket(&mut self, le: f64, cumulative: u64) -> io::Result<()> {
+        if !le.is_finite() || le <= self.last {
+            return Ok(());
+        }
+        self.last = le;
+        self.line(&self.family.series[0], Some(le), Number::U64(cumulative))
+    }
+
+    /// The `+Inf` bucket, `_sum` (left out in OpenMetrics when values can be negative:
+    /// OpenMetrics keeps sums for histograms without negative buckets) and `_count`.
+    fn finish(mut self, count: u64, sum: f64, negative: bool) -> io::Result<()> {
+        self.line(
+            &self.family.series[0],
+            Some(f64::INFINITY),
+            Number::U64(count),
+        )?;
+        if !(negative && self.encoder.format == Format::OpenMetrics) {
+            self.line(&self.family.series[1], None, Number::F64(sum))?;
+        }
+        self.line(&self.family.series[2], None, Number::U64(count))
+    }
+
+    /// `series{labels,le="le"} value`.
+    fn line(&mut self, series: &[u8], le: Option<f64>, value: Number) -> io::Result<()> {
+        let out = &mut *self.encoder.out;
+        out.write_all(series)?;
+        let labeled = self.labels.any(self.family);
+        if labeled {
+            write_labels(out, self.family, self.labels)?;
+        }
+        match (le, labeled) {
+            (Some(le), labeled) => {
+                out.write_all(if labeled { b"\",le=\"" } else { b"{le=\"" })?;
+                write_value(out, Number::F64(le))?;
+                out.write_all(b"\"} ")?;
+            }
+            (None, true) => out.write_all(b"\"} ")?,
+            (None, false) => out.write_all(b" ")?,
+        }
+        write_value(out, value)?;
+        out.write_all(b"\n")
     }
 }
 
@@ -73,7 +230,15 @@ impl<W: io::Write + ?Sized> Visitor for Encoder<'_, W> {
     #[inline]
     fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         if self.error.is_none() {
-            if let Err(error) = self.sample(labels, value) {
+            if let Err(error) = self.sample(Labels::Keys(labels), value) {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    fn overflow_point(&mut self, value: PointValue<'_>) {
+        if self.error.is_none() {
+            if let Err(error) = self.sample(Labels::Overflow, value) {
                 self.error = Some(error);
             }
         }
@@ -85,28 +250,68 @@ impl<W: io::Write + ?Sized> Visitor for Encoder<'_, W> {
     }
 }
 
+/// A sample's labels.
+#[derive(Clone, Copy)]
+enum Labels<'a> {
+    /// Values for the family's label heads, in their order.
+    Keys(&'a [LabelValue<'a>]),
+    /// A capped family's overflow sample: `otel_metric_overflow="true"` alone.
+    Overflow,
+}
+
+/// The overflow label, `otel.metric.overflow` as a Prometheus label name, up to its value.
+const OVERFLOW_HEAD: &[u8] = b"{otel_metric_overflow=\"";
+
+impl Labels<'_> {
+    /// Whether the sample has labels to write.
+    fn any(self, family: &PreparedFamily) -> bool {
+        match self {
+            Labels::Keys(labels) => !labels.is_empty() && !family.label_heads.is_empty(),
+            Labels::Overflow => true,
+        }
+    }
+}
+
 /// `{key="value",key2="value2` (the closing `"}` is the caller's): each prepared label head
 /// and its value; values without a key in the schema (a hand-written visit) are left out.
 fn write_labels<W: io::Write + ?Sized>(
     out: &mut W,
     family: &PreparedFamily,
-    labels: &[LabelValue<'_>],
+    labels: Labels<'_>,
 ) -> io::Result<()> {
+    let labels = match labels {
+        Labels::Keys(labels) => labels,
+        Labels::Overflow => {
+            out.write_all(OVERFLOW_HEAD)?;
+            return out.write_all(b"true");
+        }
+    };
     for (head, label) in family.label_heads.iter().zip(labels) {
         out.write_all(head)?;
-        match *label {
-            LabelValue::Str(text) => write_label_value(out, text)?,
-            // Label values are strings to Prometheus: an integer's digits, a bool's word.
-            LabelValue::I64(v) => write_u64(out, v.unsigned_abs(), v < 0)?,
-            LabelValue::Bool(v) => out.write_all(if v { b"true" } else { b"false" })?,
-        }
+        write_label(out, *label)?;
     }
     Ok(())
+}
+
+/// One label value; label values are strings to Prometheus: an integer's digits, a bool's
+/// word.
+#[inline]
+fn write_label<W: io::Write + ?Sized>(out: &mut W, label: LabelValue<'_>) -> io::Result<()> {
+    match label {
+        LabelValue::Str(text) => write_label_value(out, text),
+        LabelValue::I64(v) => write_u64(out, v.unsigned_abs(), v < 0),
+        LabelValue::Bool(v) => out.write_all(if v { b"true" } else { b"false" }),
+    }
 }
 
 /// A label value with backslashes, double quotes and line feeds escaped; the common value
 /// that has none is written in one piece.
 fn write_label_value<W: io::Write + ?Sized>(out: &mut W, value: &str) -> io::Result<()> {
+    // What Prometheus escapes (`\\`, `"`, line feed) is a subset of what JSON escapes,
+    // which `needs_escape` finds eight bytes at a time: most values are written whole.
+    if !crate::json::needs_escape(value) {
+        return out.write_all(value.as_bytes());
+    }
     let bytes = value.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -179,6 +384,12 @@ mod tests {
             write_value(&mut out, value).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), expected, "{value:?}");
         }
+    }
+
+    #[test]
+    fn the_overflow_label_is_the_attribute_as_a_label_name() {
+        let name = super::super::names::label_name(crate::family::OVERFLOW_ATTRIBUTE);
+        assert_eq!(OVERFLOW_HEAD, format!("{{{name}=\"").as_bytes());
     }
 
     #[test]

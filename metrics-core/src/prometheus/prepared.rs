@@ -12,11 +12,13 @@ pub(super) struct PreparedFamily {
     pub(super) header: [Box<[u8]>; 2],
     /// A sample without labels, up to its value: `name `.
     pub(super) plain: Box<[u8]>,
-    /// The samples' name: `name`.
-    pub(super) name: Box<[u8]>,
+    /// A labeled sample up to its first label's value, in one piece: `name{key="`.
+    pub(super) labeled: Box<[u8]>,
     /// Each label's name up to its value, `key="`, in the order of the point's values; the
     /// first one opens the braces (`{key="`), the others follow a value (`",key="`).
     pub(super) label_heads: Box<[Box<[u8]>]>,
+    /// A histogram's series names, `name_bucket`, `name_sum`, `name_count`; empty otherwise.
+    pub(super) series: [Box<[u8]>; 3],
 }
 
 /// A group type's families in schema order. Their names are unique: the derive does not
@@ -38,6 +40,16 @@ fn prepare(schema: &'static GroupSchema) -> Prepared {
             PreparedFamily::new(&names, descriptor)
         })
         .collect()
+}
+
+/// A histogram's series suffixes.
+const SERIES: [&str; 3] = ["_bucket", "_sum", "_count"];
+
+fn is_histogram(kind: MetricKind) -> bool {
+    matches!(
+        kind,
+        MetricKind::Histogram | MetricKind::ExponentialHistogram
+    )
 }
 
 impl PreparedFamily {
@@ -63,6 +75,7 @@ impl PreparedFamily {
                 MetricKind::Counter => b" counter\n",
                 // A non-monotonic sum is a gauge to Prometheus.
                 MetricKind::Gauge | MetricKind::UpDownCounter => b" gauge\n",
+                MetricKind::Histogram | MetricKind::ExponentialHistogram => b" histogram\n",
             });
             if let (Format::OpenMetrics, Some(unit)) = (format, &names.unit) {
                 out.extend_from_slice(b"# UNIT ");
@@ -89,8 +102,20 @@ impl PreparedFamily {
         PreparedFamily {
             header,
             plain: plain.into(),
-            name: names.sample.clone().into_bytes().into(),
+            labeled: match descriptor.labels.first() {
+                Some(key) => format!("{}{{{}=\"", names.sample, label_name(key))
+                    .into_bytes()
+                    .into(),
+                None => Box::default(),
+            },
             label_heads,
+            series: SERIES.map(|suffix| {
+                if is_histogram(descriptor.kind) {
+                    format!("{}{suffix}", names.sample).into_bytes().into()
+                } else {
+                    Box::default()
+                }
+            }),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! `const` items, so a violation is a compile error: these functions return the message and
 //! the derive's own `const` item panics with it, spanned at the offending field.
 
-use super::{GroupSchema, MetricDescriptor, MetricKind, NestedGroup, SchemaField};
+use super::{GroupSchema, MetricDescriptor, MetricKind, NestedGroup, SchemaField, ValueType};
 use crate::field::Shape;
 
 use metrics_rules::MAX_NAME_LEN;
@@ -16,8 +16,8 @@ use metrics_rules::MAX_NAME_LEN;
 pub struct FieldSpec {
     /// The metric name, or for a group the path segment (`""` when flattened, no prefix).
     pub name: &'static str,
-    /// The declared or default kind.
-    pub kind: MetricKind,
+    /// The declared kind; `None` for the value type's default ([`MetricKind::default_for`]).
+    pub kind: Option<MetricKind>,
     /// The unit, `""` when none.
     pub unit: &'static str,
     /// The description, `""` when none.
@@ -25,32 +25,23 @@ pub struct FieldSpec {
     /// The attribute keys `label = ...` names on a map field; empty when not given (the key
     /// type may name them, see [`Shape::map_names_keys`]).
     pub labels: &'static [&'static str],
+    /// `buckets = [...]`; empty when not given.
+    pub buckets: &'static [f64],
 }
 
 /// The schema entry of one field, from its attributes and its type's shape.
 pub const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
     match shape {
-        Shape::Value(value_type) => SchemaField::Metric(MetricDescriptor {
-            name: spec.name,
-            kind: spec.kind,
-            unit: spec.unit,
-            description: spec.description,
-            labels: &[],
-            value_type,
-        }),
-        Shape::Map(value_type, keys) => SchemaField::Metric(MetricDescriptor {
-            name: spec.name,
-            kind: spec.kind,
-            unit: spec.unit,
-            description: spec.description,
+        Shape::Value(value_type) => SchemaField::Metric(descriptor(spec, value_type, &[])),
+        Shape::Map(value_type, keys) => {
             // `label = ...` renames the keys a `LabelSet` struct names itself.
-            labels: if spec.labels.is_empty() {
+            let labels = if spec.labels.is_empty() {
                 keys.names
             } else {
                 spec.labels
-            },
-            value_type,
-        }),
+            };
+            SchemaField::Metric(descriptor(spec, value_type, labels))
+        }
         Shape::Group(schema) => SchemaField::Group(NestedGroup {
             name: if spec.name.is_empty() {
                 None
@@ -59,6 +50,29 @@ pub const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
             },
             schema,
         }),
+    }
+}
+
+const fn descriptor(
+    spec: FieldSpec,
+    value_type: ValueType,
+    labels: &'static [&'static str],
+) -> MetricDescriptor {
+    MetricDescriptor {
+        name: spec.name,
+        kind: match spec.kind {
+            Some(kind) => kind,
+            None => MetricKind::default_for(value_type),
+        },
+        unit: spec.unit,
+        description: spec.description,
+        labels,
+        value_type,
+        buckets: match value_type {
+            ValueType::Histogram if spec.buckets.is_empty() => crate::Histogram::DEFAULT_BOUNDS,
+            ValueType::Histogram => spec.buckets,
+            _ => &[],
+        },
     }
 }
 

@@ -18,6 +18,13 @@ pub enum MetricKind {
     Gauge,
     /// A cumulative total that can also decrease (OTLP: non-monotonic cumulative Sum).
     UpDownCounter,
+    /// A distribution in explicit buckets (OTLP: cumulative Histogram; Prometheus:
+    /// `histogram`). The kind of every `Histogram` or `HistogramSnapshot` field.
+    Histogram,
+    /// A distribution in base-2 exponential buckets (OTLP: cumulative ExponentialHistogram;
+    /// Prometheus: `histogram` with `le` buckets at the bucket boundaries). The kind of every
+    /// `ExponentialHistogram` or `ExponentialHistogramSnapshot` field.
+    ExponentialHistogram,
 }
 
 impl MetricKind {
@@ -27,7 +34,36 @@ impl MetricKind {
             MetricKind::Counter => metrics_rules::COUNTER,
             MetricKind::Gauge => metrics_rules::GAUGE,
             MetricKind::UpDownCounter => metrics_rules::UP_DOWN_COUNTER,
+            MetricKind::Histogram => metrics_rules::HISTOGRAM,
+            MetricKind::ExponentialHistogram => metrics_rules::EXPONENTIAL_HISTOGRAM,
         }
+    }
+
+    /// The kind a field of `value_type` has when its attributes name none: a histogram for
+    /// histogram values, a gauge otherwise.
+    pub const fn default_for(value_type: ValueType) -> MetricKind {
+        match value_type {
+            ValueType::Histogram => MetricKind::Histogram,
+            ValueType::ExponentialHistogram => MetricKind::ExponentialHistogram,
+            ValueType::U64 | ValueType::I64 | ValueType::F64 => MetricKind::Gauge,
+        }
+    }
+
+    /// Whether points of `value_type` can be of this kind: histogram kinds take their own
+    /// histogram values only, the others numbers only.
+    pub const fn accepts(self, value_type: ValueType) -> bool {
+        matches!(
+            (self, value_type),
+            (MetricKind::Histogram, ValueType::Histogram)
+                | (
+                    MetricKind::ExponentialHistogram,
+                    ValueType::ExponentialHistogram
+                )
+                | (
+                    MetricKind::Counter | MetricKind::Gauge | MetricKind::UpDownCounter,
+                    ValueType::U64 | ValueType::I64 | ValueType::F64
+                )
+        )
     }
 }
 
@@ -46,15 +82,21 @@ pub enum ValueType {
     I64,
     /// Floats and `Duration` (in seconds).
     F64,
+    /// Explicit-bucket histograms (`Histogram`, `HistogramSnapshot`).
+    Histogram,
+    /// Exponential histograms (`ExponentialHistogram`, `ExponentialHistogramSnapshot`).
+    ExponentialHistogram,
 }
 
 impl ValueType {
-    /// A short lowercase name: `u64`, `i64` or `f64`.
+    /// A short lowercase name: `u64`, `i64`, `f64`, `histogram` or `exponential_histogram`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ValueType::U64 => "u64",
             ValueType::I64 => "i64",
             ValueType::F64 => "f64",
+            ValueType::Histogram => "histogram",
+            ValueType::ExponentialHistogram => "exponential_histogram",
         }
     }
 }
@@ -66,7 +108,7 @@ impl fmt::Display for ValueType {
 }
 
 /// One metric as declared by one field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MetricDescriptor {
     /// The name within its group (struct prefix and `rename` applied, no parent path).
     pub name: &'static str,
@@ -83,6 +125,9 @@ pub struct MetricDescriptor {
     pub labels: &'static [&'static str],
     /// The numeric type of the points.
     pub value_type: ValueType,
+    /// An explicit-bucket histogram's bounds (`#[metric(buckets = [...])]`, or
+    /// `Histogram::DEFAULT_BOUNDS`); empty for other kinds.
+    pub buckets: &'static [f64],
 }
 
 /// A field holding another group.
@@ -133,7 +178,7 @@ impl GroupSchema {
 }
 
 /// A metric with its full name, as yielded by [`GroupSchema::metrics`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
     /// The full dotted name, e.g. `scheduler.running_agents`.
     pub name: String,

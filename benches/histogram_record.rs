@@ -1,0 +1,80 @@
+//! `Histogram::record` against opentelemetry_sdk's `Histogram<f64>::record` (no attributes)
+//! and prometheus-client's `Histogram::observe`, with the same bounds (Prometheus' default
+//! buckets, `Histogram::DEFAULT_BOUNDS`); and `ExponentialHistogram::record`. Each routine
+//! records the same 1,000 values spread over every bucket, so figures are per 1,000 records.
+//!
+//! ```text
+//! BENCH_PAIRED=record_1000 cargo bench --bench histogram_record
+//! cargo bench --bench histogram_record -- --warm-up-time 1 --measurement-time 2
+//! scripts/callgrind.py histogram_record
+//! ```
+
+mod support;
+
+use std::hint::black_box;
+
+use metrics_core::{ExponentialHistogram, Histogram};
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
+use support::Routine;
+
+/// 1,000 values from 1 ms to about 20 s, in every bucket of the default bounds.
+fn values() -> Vec<f64> {
+    (0..1000)
+        .map(|i| 0.001 * 1.01f64.powi((i * 7) % 1000))
+        .collect()
+}
+
+fn record() -> [Routine; 4] {
+    let group = "record_1000";
+    let bounds = Histogram::DEFAULT_BOUNDS;
+
+    let ours = Histogram::new();
+    let ours_values = values();
+
+    let exponential = ExponentialHistogram::new();
+    let exponential_values = values();
+
+    // The SDK's synchronous histogram, aggregated with the same bounds; the reader keeps the
+    // pipeline alive and is never collected during the measurement.
+    let provider = SdkMeterProvider::builder()
+        .with_reader(ManualReader::builder().build())
+        .build();
+    let sdk = provider
+        .meter("bench")
+        .f64_histogram("latency")
+        .with_boundaries(bounds.to_vec())
+        .build();
+    let sdk_values = values();
+
+    let client = prometheus_client::metrics::histogram::Histogram::new(bounds.iter().copied());
+    let client_values = values();
+
+    [
+        Routine::new(group, "metrics_core", move || {
+            for &value in &ours_values {
+                black_box(&ours).record(black_box(value));
+            }
+        }),
+        Routine::new(group, "opentelemetry_sdk", move || {
+            let _keep = &provider;
+            for &value in &sdk_values {
+                black_box(&sdk).record(black_box(value), &[]);
+            }
+        }),
+        Routine::new(group, "prometheus_client", move || {
+            for &value in &client_values {
+                black_box(&client).observe(black_box(value));
+            }
+        }),
+        Routine::new(group, "metrics_core_exponential", move || {
+            for &value in &exponential_values {
+                black_box(&exponential).record(black_box(value));
+            }
+        }),
+    ]
+}
+
+fn main() {
+    support::main(|| record().into_iter().collect(), |_, _| {});
+}
