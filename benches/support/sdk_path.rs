@@ -29,7 +29,24 @@ const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 
 /// The points of one snapshot, per metric in schema order, read by the observable instruments'
 /// callbacks (a gauge's entry stays empty).
-type Points = Arc<Mutex<Vec<Vec<(Vec<KeyValue>, Number)>>>>;
+type Points = Arc<Mutex<Vec<Vec<(Attributes, Number)>>>>;
+
+/// A point's attributes: one without a heap allocation of its own (as the oracle kept them
+/// before label sets, whose allocation count `tests/allocations.rs` pins), more in a `Vec`.
+#[derive(Clone)]
+enum Attributes {
+    One(Option<KeyValue>),
+    Many(Vec<KeyValue>),
+}
+
+impl Attributes {
+    fn as_slice(&self) -> &[KeyValue] {
+        match self {
+            Attributes::One(one) => one.as_slice(),
+            Attributes::Many(many) => many,
+        }
+    }
+}
 
 /// A group type's meter provider, reader and point buffer.
 pub struct Pipeline {
@@ -231,7 +248,7 @@ enum Recorder {
 /// Records a group's gauges and puts its other points into the buffer, following the schema
 /// with a cursor.
 struct Loader<'a> {
-    points: &'a mut [Vec<(Vec<KeyValue>, Number)>],
+    points: &'a mut [Vec<(Attributes, Number)>],
     recorders: &'a [Recorder],
     counts: &'a mut [usize],
     labels: &'a [Vec<Key>],
@@ -255,15 +272,17 @@ impl Visitor for Loader<'_> {
             }
         }
         self.counts[index] += 1;
-        let attribute: Vec<KeyValue> = self.labels[index]
-            .iter()
-            .zip(labels)
-            .map(|(key, label)| match *label {
-                LabelValue::Str(text) => KeyValue::new(key.clone(), text.to_owned()),
-                LabelValue::I64(v) => KeyValue::new(key.clone(), v),
-                LabelValue::Bool(v) => KeyValue::new(key.clone(), v),
-            })
-            .collect();
+        let key_value = |(key, label): (&Key, &LabelValue<'_>)| match *label {
+            LabelValue::Str(text) => KeyValue::new(key.clone(), text.to_owned()),
+            LabelValue::I64(v) => KeyValue::new(key.clone(), v),
+            LabelValue::Bool(v) => KeyValue::new(key.clone(), v),
+        };
+        let pairs = self.labels[index].iter().zip(labels);
+        let attribute = if pairs.len() <= 1 {
+            Attributes::One(pairs.map(key_value).next())
+        } else {
+            Attributes::Many(pairs.map(key_value).collect())
+        };
         let attributes = attribute.as_slice();
         match &self.recorders[index] {
             Recorder::U64(gauge) => gauge.record(to_u64(value), attributes),
