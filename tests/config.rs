@@ -598,3 +598,24 @@ fn each_transport_is_built_or_names_its_feature() {
         }
     }
 }
+
+/// The specification's table per instrument kind: a group's counters are asynchronous
+/// counters, its histograms synchronous histograms.
+#[test]
+fn each_temporality_preference_makes_its_kinds_delta() {
+    use metrics_core::config::Temporality;
+    for (preference, counters, histograms) in [
+        (Temporality::Cumulative, false, false),
+        (Temporality::Delta, true, true),
+        (Temporality::LowMemory, false, true),
+    ] {
+        assert_eq!(
+            (
+                preference.counters_are_delta(),
+                preference.histograms_are_delta()
+            ),
+            (counters, histograms),
+            "{preference:?}"
+        );
+    }
+}

@@ -179,13 +179,14 @@ pub struct OtlpConfig {
 ///
 /// A group's counters are observed totals: asynchronous counters in the specification's
 /// terms, its up-down counters asynchronous up-down counters, its gauges gauges (which have
-/// no temporality).
+/// no temporality). Its histograms are recorded as values come (`Histogram::record`):
+/// synchronous histograms.
 ///
-/// | preference | counters | up-down counters |
-/// |---|---|---|
-/// | `cumulative` | cumulative | cumulative |
-/// | `delta` | delta | cumulative |
-/// | `lowmemory` | cumulative | cumulative |
+/// | preference | counters | up-down counters | histograms |
+/// |---|---|---|---|
+/// | `cumulative` | cumulative | cumulative | cumulative |
+/// | `delta` | delta | cumulative | delta |
+/// | `lowmemory` | cumulative | cumulative | delta |
 ///
 /// (`lowmemory` makes synchronous counters and histograms delta, asynchronous counters
 /// cumulative.)
@@ -195,9 +196,9 @@ pub enum Temporality {
     /// Every Sum counts from the exporter's start.
     #[default]
     Cumulative,
-    /// Counters send the change since the previous export.
+    /// Counters and histograms send the change since the previous export.
     Delta,
-    /// Delta only where it saves the SDK memory; none of a group's metrics.
+    /// Delta only where it saves the SDK memory: a group's histograms.
     #[serde(rename = "lowmemory")]
     LowMemory,
 }
@@ -206,6 +207,11 @@ impl Temporality {
     /// Whether counters (asynchronous counters) are sent as deltas.
     pub fn counters_are_delta(self) -> bool {
         self == Temporality::Delta
+    }
+
+    /// Whether histograms (synchronous histograms) are sent as deltas.
+    pub fn histograms_are_delta(self) -> bool {
+        matches!(self, Temporality::Delta | Temporality::LowMemory)
     }
 
     pub(crate) fn parse(field: &str, value: &str) -> Result<Self, MetricsError> {

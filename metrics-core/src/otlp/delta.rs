@@ -1,5 +1,6 @@
-//! Delta temporality: counters' points as the change since the previous snapshot, per series
-//! (metric and label value), by a [`Visitor`] between the group's visit and the encoder.
+//! Delta temporality: counters' and histograms' points as the change since the previous
+//! snapshot, per series (metric and label value), by a [`Visitor`] between the group's visit
+//! and the encoder; a histogram's bucket by bucket (see `histogram_delta`).
 //!
 //! A series seen for the first time sends its whole value; one that went down was reset and
 //! sends its new value; one that vanished is forgotten (were it to come back, it would be new).
@@ -8,13 +9,17 @@
 
 use std::collections::HashMap;
 
-use super::prepared::PreparedMetric;
+use super::histogram_delta::{self, ExplicitState, ExponentialState, Scratch};
+use super::prepared::{DeltaKinds, PreparedMetric};
 use crate::labels::LabelValue;
 use crate::schema::GroupSchema;
 use crate::{DynMetricsGroup, Number, PointValue, Visitor};
 
-/// What delta temporality remembers between snapshots of one group type: each counter
-/// series' last value, and the last snapshot's time.
+/// What delta temporality remembers between snapshots of one group type: each counter and
+/// histogram series' last value, and the last snapshot's time.
+///
+/// [`Deltas::default`] makes counters and histograms delta (the `delta` preference);
+/// [`Deltas::histograms_only`] histograms only (`lowmemory`).
 ///
 /// Encode with [`encode_protobuf`](Self::encode_protobuf) or
 /// [`encode_json`](Self::encode_json), which also remember the snapshot. To forget a snapshot
@@ -48,16 +53,36 @@ use crate::{DynMetricsGroup, Number, PointValue, Visitor};
 /// assert_eq!(sum["dataPoints"][0]["asInt"], "2");
 /// assert_eq!(sum["dataPoints"][0]["startTimeUnixNano"], "1700000020000000000");
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Deltas {
     schema: Option<&'static GroupSchema>,
+    kinds: DeltaKinds,
     /// The previous snapshot's time; `None` before the first.
     time: Option<u64>,
-    values: HashMap<Series, Number>,
+    values: HashMap<Series, Last>,
+    /// What histogram delta points borrow their buckets from, kept to be reused.
+    scratch: Scratch,
 }
 
-/// A counter series: its metric's index in the schema and its label values.
+impl Default for Deltas {
+    fn default() -> Self {
+        Deltas::with_kinds(DeltaKinds {
+            counters: true,
+            histograms: true,
+        })
+    }
+}
+
+/// A series: its metric's index in the schema and its label values.
 type Series = (usize, Box<[OwnedLabel]>);
+
+/// A series' previous cumulative value.
+#[derive(Clone, Debug)]
+enum Last {
+    Number(Number),
+    Explicit(ExplicitState),
+    Exponential(ExponentialState),
+}
 
 /// A [`LabelValue`] kept from one snapshot to the next.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -78,8 +103,29 @@ impl From<&LabelValue<'_>> for OwnedLabel {
 }
 
 impl Deltas {
-    /// Like [`super::encode_protobuf`], with counters as delta Sums since the previous call's
-    /// snapshot; remembers this one.
+    /// Histograms delta, counters cumulative: the `lowmemory` preference, under which
+    /// synchronous instruments (a group's histograms) are delta and asynchronous counters
+    /// (a group's counters, observed totals) cumulative.
+    pub fn histograms_only() -> Self {
+        Deltas::with_kinds(DeltaKinds {
+            counters: false,
+            histograms: true,
+        })
+    }
+
+    fn with_kinds(kinds: DeltaKinds) -> Self {
+        Deltas {
+            schema: None,
+            kinds,
+            time: None,
+            values: HashMap::new(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// Like [`super::encode_protobuf`], with counters as delta Sums and histograms as delta
+    /// histograms (as this state's kinds say) since the previous call's snapshot; remembers
+    /// this one.
     pub fn encode_protobuf<G>(&mut self, group: &G, context: &super::OtlpContext, out: &mut Vec<u8>)
     where
         G: ?Sized + DynMetricsGroup,
@@ -87,14 +133,15 @@ impl Deltas {
         let prepared = super::prepared::prepared(group.schema());
         let times = context.times(group.point_times());
         let start = self.begin(group.schema(), times.start_time_unix_nano);
-        super::protobuf::encode(out, context, times, prepared, Some(start), |visitor| {
+        let delta = Some((start, self.kinds));
+        super::protobuf::encode(out, context, times, prepared, delta, |visitor| {
             self.visit(group, &prepared.metrics, visitor)
         });
         self.time = Some(times.time_unix_nano);
     }
 
-    /// Like [`super::encode_json`], with counters as delta Sums since the previous call's
-    /// snapshot; remembers this one.
+    /// Like [`super::encode_json`], with deltas as [`encode_protobuf`](Self::encode_protobuf)
+    /// has them; remembers this one.
     pub fn encode_json<G>(&mut self, group: &G, context: &super::OtlpContext, out: &mut Vec<u8>)
     where
         G: ?Sized + DynMetricsGroup,
@@ -102,14 +149,10 @@ impl Deltas {
         let prepared = super::prepared::prepared(group.schema());
         let times = context.times(group.point_times());
         let start = self.begin(group.schema(), times.start_time_unix_nano);
-        super::json::encode(
-            out,
-            context,
-            times,
-            &prepared.metrics,
-            Some(start),
-            |visitor| self.visit(group, &prepared.metrics, visitor),
-        );
+        let delta = Some((start, self.kinds));
+        super::json::encode(out, context, times, &prepared.metrics, delta, |visitor| {
+            self.visit(group, &prepared.metrics, visitor)
+        });
         self.time = Some(times.time_unix_nano);
     }
 
@@ -131,7 +174,7 @@ impl Deltas {
         if !self.is_for(schema) {
             *self = Deltas {
                 schema: Some(schema),
-                ..Deltas::default()
+                ..Deltas::with_kinds(self.kinds)
             };
         }
         self.time.unwrap_or(first_start)
@@ -144,9 +187,11 @@ impl Deltas {
         let mut delta = DeltaVisitor {
             inner: visitor,
             metrics,
+            kinds: self.kinds,
             cursor: 0,
             previous: std::mem::take(&mut self.values),
             next: HashMap::new(),
+            scratch: &mut self.scratch,
         };
         group.visit_metrics(&mut delta);
         // Series not visited this time are dropped with `previous`.
@@ -157,24 +202,61 @@ impl Deltas {
 struct DeltaVisitor<'a> {
     inner: &'a mut dyn Visitor,
     metrics: &'a [PreparedMetric],
+    kinds: DeltaKinds,
     cursor: usize,
-    previous: HashMap<Series, Number>,
-    next: HashMap<Series, Number>,
+    previous: HashMap<Series, Last>,
+    next: HashMap<Series, Last>,
+    scratch: &'a mut Scratch,
 }
 
 impl Visitor for DeltaVisitor<'_> {
     fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
-        let is_counter = self.metrics.get(self.cursor).is_some_and(|m| m.monotonic);
-        let PointValue::Number(value) = value else {
+        let is_delta = self
+            .metrics
+            .get(self.cursor)
+            .is_some_and(|m| m.is_delta(self.kinds));
+        if !is_delta {
             return self.inner.point(labels, value);
-        };
-        if !is_counter {
-            return self.inner.point(labels, PointValue::Number(value));
         }
         let series: Series = (self.cursor, labels.iter().map(OwnedLabel::from).collect());
-        let delta = delta(self.previous.get(&series).copied(), value);
-        self.next.insert(series, value);
-        self.inner.point(labels, PointValue::Number(delta));
+        // Taken out: its buffers are reused for this snapshot's state.
+        let previous = self.previous.remove(&series);
+        let last = match value {
+            PointValue::Number(value) => {
+                let previous = match previous {
+                    Some(Last::Number(previous)) => Some(previous),
+                    _ => None,
+                };
+                self.inner
+                    .point(labels, PointValue::Number(delta(previous, value)));
+                Last::Number(value)
+            }
+            PointValue::Histogram(point) => {
+                let (mut state, is_new) = match previous {
+                    Some(Last::Explicit(state)) => (state, false),
+                    _ => (ExplicitState::default(), true),
+                };
+                match histogram_delta::explicit(&mut state, is_new, point, self.scratch) {
+                    Some(delta) => self.inner.point(labels, PointValue::Histogram(&delta)),
+                    None => self.inner.point(labels, value),
+                }
+                Last::Explicit(state)
+            }
+            PointValue::ExponentialHistogram(point) => {
+                let (mut state, is_new) = match previous {
+                    Some(Last::Exponential(state)) => (state, false),
+                    _ => (ExponentialState::default(), true),
+                };
+                match histogram_delta::exponential(&mut state, is_new, point, self.scratch) {
+                    Some(delta) => self
+                        .inner
+                        .point(labels, PointValue::ExponentialHistogram(&delta)),
+                    None => self.inner.point(labels, value),
+                }
+                Last::Exponential(state)
+            }
+        };
+        self.next.insert(series, last);
     }
 
     fn advance(&mut self, metrics: usize) {

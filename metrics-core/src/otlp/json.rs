@@ -4,7 +4,7 @@
 use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::context::{OtlpContext, RequestTimes};
-use super::prepared::{NumberValue, PreparedMetric};
+use super::prepared::{DeltaKinds, NumberValue, PreparedMetric};
 use super::walk::{walk, Attributes, OtlpPoint, Sink};
 use crate::labels::LabelValue;
 use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visitor};
@@ -69,13 +69,13 @@ impl Times {
 }
 
 /// Writes the request: the context's resource and scope, then the metrics `visit` gives points;
-/// with `delta_start`, counters are delta Sums starting then.
+/// with `delta`, the metrics of its kinds are deltas starting at its time.
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
     point_times: RequestTimes,
     metrics: &[PreparedMetric],
-    delta_start: Option<u64>,
+    delta: Option<(u64, DeltaKinds)>,
     visit: impl FnOnce(&mut dyn Visitor),
 ) {
     out.extend_from_slice(b"{\"resourceMetrics\":[{");
@@ -86,7 +86,8 @@ pub(super) fn encode(
     let mut sink = JsonSink {
         out,
         times: Times::new(point_times.start_time_unix_nano, point_times.time_unix_nano),
-        delta_times: delta_start.map(|start| Times::new(start, point_times.time_unix_nano)),
+        delta_times: delta
+            .map(|(start, kinds)| (Times::new(start, point_times.time_unix_nano), kinds)),
         first_metric: true,
         first_point: true,
     };
@@ -97,8 +98,8 @@ pub(super) fn encode(
 struct JsonSink<'a> {
     out: &'a mut Vec<u8>,
     times: Times,
-    /// With delta temporality, the counters' times.
-    delta_times: Option<Times>,
+    /// With delta temporality, the delta points' times.
+    delta_times: Option<(Times, DeltaKinds)>,
     first_metric: bool,
     first_point: bool,
 }
@@ -111,7 +112,7 @@ impl Sink for JsonSink<'_> {
         self.first_metric = false;
         self.first_point = true;
         let head = match self.delta_times {
-            Some(_) if metric.monotonic => &metric.json_head_delta,
+            Some((_, kinds)) if metric.is_delta(kinds) => &metric.json_head_delta,
             _ => &metric.json_head,
         };
         self.out.extend_from_slice(head);
@@ -140,7 +141,7 @@ impl Sink for JsonSink<'_> {
             out.extend_from_slice(b"],");
         }
         let times = match &self.delta_times {
-            Some(delta) if metric.monotonic => delta,
+            Some((delta, kinds)) if metric.is_delta(*kinds) => delta,
             _ => &self.times,
         };
         out.extend_from_slice(times.for_metric(metric));

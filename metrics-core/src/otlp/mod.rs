@@ -10,8 +10,9 @@
 //! - Integers are `as_int` (signed 64-bit): unsigned values above `i64::MAX` are sent as
 //!   `i64::MAX`. Floats are `as_double`; NaN and infinities are left out.
 //! - A metric without points (an absent group, `None`, an empty map, only NaN) is left out.
-//! - With [`Deltas`], counters are delta Sums instead: each point the change since the
-//!   previous snapshot, starting at its time.
+//! - With [`Deltas`], counters are delta Sums and histograms delta histograms instead (or
+//!   histograms only): each point the change since the previous snapshot, bucket by bucket
+//!   for a histogram, starting at its time.
 //! - The resource and scope come from the [`OtlpContext`].
 //!
 //! Names, descriptions, units and label keys are encoded once per group type, at its first
@@ -70,6 +71,7 @@
 
 mod context;
 mod delta;
+mod histogram_delta;
 mod json;
 mod prepared;
 mod protobuf;

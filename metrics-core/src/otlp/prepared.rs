@@ -13,10 +13,19 @@ pub(super) enum Data {
     Gauge,
     /// A cumulative Sum of numbers.
     Sum { monotonic: bool },
-    /// A cumulative Histogram.
+    /// A Histogram, cumulative unless delta.
     Histogram,
-    /// A cumulative ExponentialHistogram.
+    /// An ExponentialHistogram, cumulative unless delta.
     ExponentialHistogram,
+}
+
+/// Which kinds of metric delta temporality turns into deltas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct DeltaKinds {
+    /// Counters (monotonic Sums).
+    pub(super) counters: bool,
+    /// Histograms, explicit and exponential.
+    pub(super) histograms: bool,
 }
 
 /// One metric's fragments. A request is these, in schema order, around the points.
@@ -40,7 +49,7 @@ pub(super) struct PreparedMetric {
     /// The `aggregation_temporality` (2, cumulative) of a Sum or histogram and a Sum's
     /// `is_monotonic` (3), written after its points; empty for a Gauge.
     pub(super) protobuf_data_tail: &'static [u8],
-    /// A counter's tail with delta temporality (1); empty for other kinds.
+    /// A counter's or histogram's tail with delta temporality (1); empty for other kinds.
     pub(super) protobuf_data_tail_delta: &'static [u8],
     /// Each attribute's `KeyValue.key` (1) field, in the order of the point's values.
     pub(super) protobuf_keys: Box<[Box<[u8]>]>,
@@ -48,7 +57,7 @@ pub(super) struct PreparedMetric {
     pub(super) protobuf_hints: [wire::LengthHint; 2],
     /// `{"name":..,"description":..,"unit":..,"sum":{..,"dataPoints":[`.
     pub(super) json_head: Box<[u8]>,
-    /// A counter's head with delta temporality; empty for other kinds.
+    /// A counter's or histogram's head with delta temporality; empty for other kinds.
     pub(super) json_head_delta: Box<[u8]>,
     /// Each attribute's opening up to its value: `{"key":..,"value":{`.
     pub(super) json_keys: Box<[Box<[u8]>]>,
@@ -60,8 +69,19 @@ const MONOTONIC_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 2, wire::varint_key(3)
 const CUMULATIVE_TAIL: [u8; 2] = [wire::varint_key(2), 2];
 /// The delta temporality (1) and `is_monotonic: true`.
 const MONOTONIC_DELTA_SUM_TAIL: [u8; 4] = [wire::varint_key(2), 1, wire::varint_key(3), 1];
+/// The delta temporality (1) alone: a histogram's.
+const DELTA_TAIL: [u8; 2] = [wire::varint_key(2), 1];
 
 impl PreparedMetric {
+    /// Whether this metric's points are deltas when `kinds` are.
+    pub(super) fn is_delta(&self, kinds: DeltaKinds) -> bool {
+        if self.numeric {
+            self.monotonic && kinds.counters
+        } else {
+            kinds.histograms
+        }
+    }
+
     fn new(name: &str, descriptor: &crate::schema::MetricDescriptor) -> Self {
         let data = match descriptor.kind {
             MetricKind::Counter => Data::Sum { monotonic: true },
@@ -121,13 +141,15 @@ impl PreparedMetric {
             },
             protobuf_data_tail_delta: if monotonic {
                 &MONOTONIC_DELTA_SUM_TAIL
+            } else if histogram {
+                &DELTA_TAIL
             } else {
                 &[]
             },
             protobuf_keys,
             protobuf_hints: [wire::LengthHint::new(2), wire::LengthHint::new(2)],
             json_head: json_head(name, descriptor, data, false).into(),
-            json_head_delta: if monotonic {
+            json_head_delta: if monotonic || histogram {
                 json_head(name, descriptor, data, true).into()
             } else {
                 Box::default()
@@ -137,7 +159,8 @@ impl PreparedMetric {
     }
 }
 
-/// A metric's JSON up to its first point; `delta` for a counter with delta temporality.
+/// A metric's JSON up to its first point; `delta` for a counter or histogram with delta
+/// temporality.
 fn json_head(
     name: &str,
     descriptor: &crate::schema::MetricDescriptor,
@@ -165,7 +188,13 @@ fn json_head(
             b",\"sum\":{\"aggregationTemporality\":2,\"dataPoints\":["
         }
         Data::Gauge => b",\"gauge\":{\"dataPoints\":[",
+        Data::Histogram if delta => {
+            b",\"histogram\":{\"aggregationTemporality\":1,\"dataPoints\":["
+        }
         Data::Histogram => b",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[",
+        Data::ExponentialHistogram if delta => {
+            b",\"exponentialHistogram\":{\"aggregationTemporality\":1,\"dataPoints\":["
+        }
         Data::ExponentialHistogram => {
             b",\"exponentialHistogram\":{\"aggregationTemporality\":2,\"dataPoints\":["
         }

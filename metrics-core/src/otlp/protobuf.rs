@@ -12,20 +12,20 @@
 //! ```
 
 use super::context::{OtlpContext, RequestTimes};
-use super::prepared::{NumberValue, Prepared, PreparedMetric};
+use super::prepared::{DeltaKinds, NumberValue, Prepared, PreparedMetric};
 use super::walk::{walk, Attributes, OtlpPoint, Sink};
 use super::wire::{self, Nested};
 use crate::labels::LabelValue;
 use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visitor};
 
 /// Writes the request: the context's resource and scope, then the metrics `visit` gives points;
-/// with `delta_start`, counters are delta Sums starting then.
+/// with `delta`, the metrics of its kinds are deltas starting at its time.
 pub(super) fn encode(
     out: &mut Vec<u8>,
     context: &OtlpContext,
     point_times: RequestTimes,
     prepared: &Prepared,
-    delta_start: Option<u64>,
+    delta: Option<(u64, DeltaKinds)>,
     visit: impl FnOnce(&mut dyn Visitor),
 ) {
     // The enclosing messages' and labeled metrics' lengths are reserved as large as they
@@ -39,7 +39,7 @@ pub(super) fn encode(
     let mut sink = ProtobufSink {
         out,
         times: times(point_times.start_time_unix_nano, point_times.time_unix_nano),
-        delta_times: delta_start.map(|start| times(start, point_times.time_unix_nano)),
+        delta_times: delta.map(|(start, kinds)| (times(start, point_times.time_unix_nano), kinds)),
         open: None,
     };
     walk(&prepared.metrics, visit, &mut sink);
@@ -62,8 +62,8 @@ struct ProtobufSink<'a> {
     /// The start time and time fields as written: a Sum's points carry both, a Gauge's the
     /// last 9 bytes.
     times: [u8; 18],
-    /// With delta temporality, the counters' times.
-    delta_times: Option<[u8; 18]>,
+    /// With delta temporality, the delta points' times.
+    delta_times: Option<([u8; 18], DeltaKinds)>,
     /// The open labeled Metric and its Gauge or Sum.
     open: Option<(Nested, Nested)>,
 }
@@ -72,11 +72,11 @@ struct ProtobufSink<'a> {
 /// monotonicity), from [`ProtobufSink`]'s times.
 fn times_and_tail<'t>(
     times: &'t [u8; 18],
-    delta_times: Option<&'t [u8; 18]>,
+    delta_times: Option<&'t ([u8; 18], DeltaKinds)>,
     metric: &PreparedMetric,
 ) -> (&'t [u8], &'static [u8]) {
     match delta_times {
-        Some(delta) if metric.monotonic => (delta, metric.protobuf_data_tail_delta),
+        Some((delta, kinds)) if metric.is_delta(*kinds) => (delta, metric.protobuf_data_tail_delta),
         _ if metric.is_sum => (times, metric.protobuf_data_tail),
         _ => (&times[9..], metric.protobuf_data_tail),
     }

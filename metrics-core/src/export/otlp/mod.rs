@@ -36,7 +36,7 @@ use self::spool::{Listed, Resending, Spool};
 pub use self::spool::{OtlpEncoding, SpoolStatus};
 use self::tls::Tls;
 use super::MetricsExporter;
-use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders};
+use crate::config::{MetricsConfig, OtlpConfig, OtlpProtocol, RedactedHeaders, Temporality};
 use crate::otlp::{encode_json, encode_protobuf, Deltas, OtlpContext};
 use crate::schema::GroupSchema;
 use crate::{DynMetricsGroup, MetricsError, Number, Visitor};
@@ -66,9 +66,9 @@ pub struct OtlpExporter {
     /// Per group type, the metrics whose non-finite values the previous export left out.
     left_out: Mutex<Vec<(&'static GroupSchema, Vec<String>)>>,
     spool: Option<Arc<Spool>>,
-    /// With delta temporality, per group type, the last delivered (or spooled) snapshot's
-    /// counters.
-    deltas: Option<Mutex<Vec<Deltas>>>,
+    /// With delta temporality, an empty state of the configured kinds and, per group type,
+    /// the last delivered (or spooled) snapshot's counters and histograms.
+    deltas: Option<(Deltas, Mutex<Vec<Deltas>>)>,
     /// Whether entries of the other encoding were already reported (once is enough).
     reported_foreign: AtomicBool,
 }
@@ -177,10 +177,7 @@ impl OtlpExporter {
             shut_down: AtomicBool::new(false),
             left_out: Mutex::new(Vec::new()),
             spool,
-            deltas: otlp
-                .temporality
-                .counters_are_delta()
-                .then(|| Mutex::new(Vec::new())),
+            deltas: deltas_for(otlp.temporality).map(|empty| (empty, Mutex::new(Vec::new()))),
             reported_foreign: AtomicBool::new(false),
         })
     }
@@ -248,12 +245,12 @@ impl OtlpExporter {
     }
 
     /// The request body of `group`'s snapshot taken now; with delta temporality, also the
-    /// counters' state to keep once the request is delivered (or spooled).
+    /// deltas' state to keep once the request is delivered (or spooled).
     fn encode(&self, group: &dyn DynMetricsGroup) -> (Vec<u8>, Option<Deltas>) {
         let mut context = self.context.clone();
         context.set_time(SystemTime::now());
         let mut body = Vec::new();
-        let Some(deltas) = &self.deltas else {
+        let Some((empty, deltas)) = &self.deltas else {
             match self.encoding() {
                 OtlpEncoding::Json => encode_json(group, &context, &mut body),
                 OtlpEncoding::Protobuf => encode_protobuf(group, &context, &mut body),
@@ -266,8 +263,8 @@ impl OtlpExporter {
             deltas
                 .iter()
                 .find(|d| d.is_for(group.schema()))
-                .cloned()
-                .unwrap_or_default()
+                .unwrap_or(empty)
+                .clone()
         };
         match self.encoding() {
             OtlpEncoding::Json => next.encode_json(group, &context, &mut body),
@@ -276,9 +273,11 @@ impl OtlpExporter {
         (body, Some(next))
     }
 
-    /// Keeps `next` as the counters' state of its group type: the next deltas start from it.
+    /// Keeps `next` as the state of its group type: the next deltas start from it.
     fn keep_deltas(&self, next: Deltas) {
-        let Some(deltas) = &self.deltas else { return };
+        let Some((_, deltas)) = &self.deltas else {
+            return;
+        };
         let mut deltas = deltas.lock().unwrap_or_else(PoisonError::into_inner);
         match deltas.iter_mut().find(|d| d.same_group(&next)) {
             Some(kept) => *kept = next,
@@ -673,6 +672,18 @@ impl Redactor {
 
 /// A failure to reach the collector (`connecting`) or to exchange with it: TLS's, which says
 /// so (see [`Tls::failure`]), or a transient one named by its innermost cause.
+/// The empty delta state `temporality` asks for, per instrument kind; `None`: all cumulative.
+fn deltas_for(temporality: Temporality) -> Option<Deltas> {
+    match (
+        temporality.counters_are_delta(),
+        temporality.histograms_are_delta(),
+    ) {
+        (true, _) => Some(Deltas::default()),
+        (false, true) => Some(Deltas::histograms_only()),
+        (false, false) => None,
+    }
+}
+
 fn transport_failure(
     error: &(dyn std::error::Error + 'static),
     tls: Option<&Tls>,
