@@ -606,7 +606,7 @@ fn prometheus_names_check(ident: &syn::Ident) -> TokenStream {
     let check = fails_with(
         ident.span(),
         quote!(::metrics_core::__private::prometheus_name_collision::<
-            { ::metrics_core::__private::metric_count(FIELDS) },
+            { ::metrics_core::__private::claims_capacity(FIELDS) },
         >(FIELDS, PROMETHEUS)),
     );
     quote!(const _: () = #check;)
