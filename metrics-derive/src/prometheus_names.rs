@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 
 use metrics_rules::prometheus::{
-    claimed_suffixes, family_name, relocatable_family_name, reserved_label_key, with_suffix,
+    claimed_suffixes, family_name, is_histogram, relocatable_family_name, reserved_label_key,
+    with_suffix,
 };
 use metrics_rules::HISTOGRAM;
 use proc_macro2::Span;
@@ -22,19 +23,22 @@ use crate::ast::{Container, Field, Role};
 use crate::attr::{Keyword, Kind};
 use crate::errors::Errors;
 
-/// Whether the field is a metric of a kind known here whatever its type: declared one by
-/// its keys with a kind (or `buckets`, which only histograms take), or a std value type. A
-/// metric whose kind its type gives (a `Histogram`, a map) is judged by the `const` check.
-pub(crate) fn surely_metric(field: &Field) -> bool {
-    known_kind(field).is_some()
+/// Whether some field may hold a nested group, a metric of a kind only the compiler knows,
+/// or a histogram whose attribute keys its key type names (a `LabelSet`, which may say
+/// `le`): then the `const` check runs.
+pub(crate) fn needs_const_check(container: &Container) -> bool {
+    container
+        .fields
+        .iter()
+        .any(|field| match known_kind(field) {
+            Some(kind) => is_histogram(kind) && !has_label_key(field),
+            None => !matches!(field.role, Role::Skipped | Role::Time { .. }),
+        })
 }
 
-/// Whether some field may hold a nested group, or a metric of a kind only the compiler
-/// knows: then the `const` check runs.
-pub(crate) fn may_nest(container: &Container) -> bool {
-    container.fields.iter().any(|field| {
-        !surely_metric(field) && !matches!(field.role, Role::Skipped | Role::Time { .. })
-    })
+/// Whether the field names its attribute keys with `label`.
+fn has_label_key(field: &Field) -> bool {
+    matches!(&field.role, Role::Metric(keys) if keys.label.is_some())
 }
 
 /// Reports, at the later field, two metric fields that claim the same Prometheus name (its
@@ -116,7 +120,8 @@ pub(crate) fn relocatable_names(container: &Container, fields: &[&Field]) -> Vec
 
 /// The kind keyword of a metric field when its attributes or its std value type say it:
 /// a kind key, `buckets` (a histogram), or a std value without a kind (a gauge). `None` for
-/// other fields, and for metrics whose type gives the kind.
+/// other fields, and for metrics whose type gives the kind (a `Histogram`, a map): those the
+/// `const` check judges.
 fn known_kind(field: &Field) -> Option<&'static str> {
     match &field.role {
         Role::Metric(keys) => match (&keys.kind, &keys.buckets) {
