@@ -24,7 +24,7 @@ pub enum LabelKeyProblem {
     BadChar(char),
     /// Longer than [`MAX_LABEL_KEY_LEN`]; the length.
     TooLong(usize),
-    /// The key (or its Prometheus spelling) is [`OVERFLOW_KEY`]'s, which marks the series
+    /// The key (or its Prometheus spelling) is `otel.metric.overflow`, which marks the series
     /// that collects points beyond the cardinality limit.
     Reserved,
 }
