@@ -1,16 +1,17 @@
 //! The compile-time check that no two metrics of a group share a Prometheus name once
 //! mapped (`a.b` and `a_b`; a counter `jobs`, whose samples are `jobs_total`, and a gauge
-//! `jobs_total`), so such a group does not compile and the encoder never meets one. The
-//! derive judges the fields it knows to be metrics itself; for a group with a field that may
-//! be a nested group, it also calls [`prometheus_name_collision`] in a `const` item, which
-//! sees the whole tree.
+//! `jobs_total`; a histogram `latency` in `s` and a gauge `latency_seconds_count`), and that
+//! no histogram has the attribute key `le`, so such a group does not compile and the encoder
+//! never meets one. The derive judges the fields it knows to be metrics of a known kind
+//! itself; for a group with a field that may be a nested group or whose type gives its kind,
+//! it also calls [`prometheus_name_collision`] in a `const` item, which sees the whole tree.
 //!
 //! Names are rendered by `metrics_rules::prometheus`, the encoder's own rules. The compiler's
 //! interpreter takes milliseconds to render a name, so the derive renders each metric's
 //! family name where no group path can change it (`GroupSchema::with_prometheus_names`) and
-//! this joins it to the path by hashing the path and then the name; the other names are
-//! rendered here. The hashes are sorted, and only pairs whose hashes match are rendered
-//! again and compared whole (BENCHMARKS.md, "Compile time").
+//! this joins it to the path by hashing the path, then the name, then each suffix the metric
+//! claims; the other names are rendered here. The hashes are sorted, and only pairs whose
+//! hashes match are rendered again and compared whole (BENCHMARKS.md, "Compile time").
 
 use metrics_rules::prometheus::{
     claimed_suffixes, family_name, path_prefix, reserved_label_key, with_suffix, PrometheusName,
