@@ -9,7 +9,7 @@ pub use crate::field::{Field, MapKeys, Shape, SkippedField};
 pub use crate::json::JsonFormat;
 pub use crate::labels::json_key::SerdeKey;
 pub use crate::labels::{JsonKey, LabelSet, LabelValue, ToLabelValue};
-pub use crate::prometheus::collisions::prometheus_name_collision;
+pub use crate::prometheus::collisions::{claims_capacity, prometheus_name_collision};
 pub use crate::schema::build::{
     duplicate_name, field, group, metric_count, name_too_long, FieldSpec, Message,
 };

@@ -51,7 +51,7 @@ fn expand(container: &Container) -> TokenStream {
     let (time_checks, point_times) = times(container);
     // A flat group's names are judged in `check`; the `const` check costs build time.
     let prometheus_names_check =
-        prometheus_names::may_nest(container).then(|| prometheus_names_check(ident));
+        prometheus_names::needs_const_check(container).then(|| prometheus_names_check(ident));
     let buckets_consts = buckets_consts(container);
     // Inlining every field's code keeps a small struct's `visit` and `write_json` as fast as
     // hand-written code; for a large struct it makes LLVM's time grow faster than linearly
@@ -606,7 +606,7 @@ fn prometheus_names_check(ident: &syn::Ident) -> TokenStream {
     let check = fails_with(
         ident.span(),
         quote!(::metrics_core::__private::prometheus_name_collision::<
-            { ::metrics_core::__private::metric_count(FIELDS) },
+            { ::metrics_core::__private::claims_capacity(FIELDS) },
         >(FIELDS, PROMETHEUS)),
     );
     quote!(const _: () = #check;)

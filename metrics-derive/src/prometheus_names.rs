@@ -12,59 +12,90 @@
 
 use std::collections::HashMap;
 
-use metrics_rules::prometheus::{family_name, relocatable_family_name, sample_name};
+use metrics_rules::prometheus::{
+    claimed_suffixes, family_name, is_histogram, relocatable_family_name, reserved_label_key,
+    with_suffix,
+};
+use metrics_rules::HISTOGRAM;
 use proc_macro2::Span;
 
 use crate::ast::{Container, Field, Role};
 use crate::attr::{Keyword, Kind};
 use crate::errors::Errors;
 
-/// Whether the field is a metric whatever its type: declared one by its keys, or a std value
-/// type.
-pub(crate) fn surely_metric(field: &Field) -> bool {
-    match field.role {
-        Role::Metric(_) => true,
-        Role::MetricOrGroup => field.std_value().is_some(),
-        Role::FlattenedGroup { .. } | Role::Skipped | Role::Time { .. } => false,
-    }
+/// Whether some field may hold a nested group, a metric of a kind only the compiler knows,
+/// or a histogram whose attribute keys its key type names (a `LabelSet`, which may say
+/// `le`): then the `const` check runs.
+pub(crate) fn needs_const_check(container: &Container) -> bool {
+    container
+        .fields
+        .iter()
+        .any(|field| match known_kind(field) {
+            Some(kind) => is_histogram(kind) && !has_label_key(field),
+            None => !matches!(field.role, Role::Skipped | Role::Time { .. }),
+        })
 }
 
-/// Whether some field may hold a nested group, whose names only the compiler sees.
-pub(crate) fn may_nest(container: &Container) -> bool {
-    container.fields.iter().any(|field| {
-        !surely_metric(field) && !matches!(field.role, Role::Skipped | Role::Time { .. })
-    })
+/// Whether the field names its attribute keys with `label`.
+fn has_label_key(field: &Field) -> bool {
+    matches!(&field.role, Role::Metric(keys) if keys.label.is_some())
 }
 
-/// Reports, at the later field, two metric fields whose Prometheus names are the same, with
-/// "first defined here" at the earlier one. Fields with the same dotted name are left to
-/// `check::names_are_unique`.
+/// Reports, at the later field, two metric fields that claim the same Prometheus name (its
+/// family, its samples, a histogram's series: `claimed_suffixes`), with "first defined
+/// here" at the earlier one; and an attribute key Prometheus reserves on a histogram
+/// (`le`). Fields with the same dotted name are left to `check::names_are_unique`.
 pub(crate) fn prometheus_names_are_unique(container: &Container, errors: &mut Errors) {
-    // Each name a metric is exposed under (family and sample), with the metric's full name.
+    // Each name a metric claims, with the metric's full name.
     let mut seen: HashMap<String, (String, Span)> = HashMap::new();
-    for field in container.fields.iter().filter(|field| surely_metric(field)) {
+    for field in &container.fields {
+        let Some(kind) = known_kind(field) else {
+            continue;
+        };
         let name = container.metric_name(field);
-        let (kind, unit) = kind_and_unit(field);
-        let family = family_name(&[&name], kind, &unit);
-        let sample = sample_name(family, kind);
+        let family = family_name(&[&name], kind, &unit(field));
         let span = field.name_span();
-        for exposed in [family.as_str(), sample.as_str()] {
-            match seen.get(exposed) {
+        reserved_label_keys(field, &name, kind, errors);
+        for suffix in claimed_suffixes(kind) {
+            let claimed = with_suffix(family, suffix);
+            let claimed = claimed.as_str();
+            match seen.get(claimed) {
                 Some((first, first_span)) if *first != name => {
                     errors.at(
                         span,
                         format!(
-                            "metrics `{first}` and `{name}` both map to the Prometheus name `{exposed}`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`"
+                            "metrics `{first}` and `{name}` both map to the Prometheus name `{claimed}`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`"
                         ),
                     );
                     errors.first_defined_here(*first_span);
                     break;
                 }
                 _ => {
-                    seen.entry(exposed.to_owned())
+                    seen.entry(claimed.to_owned())
                         .or_insert((name.clone(), span));
                 }
             }
+        }
+    }
+}
+
+/// Reports each `label` key of a histogram field that Prometheus reserves (`le`).
+fn reserved_label_keys(field: &Field, name: &str, kind: &str, errors: &mut Errors) {
+    let Role::Metric(keys) = &field.role else {
+        return;
+    };
+    let Some(label) = &keys.label else {
+        return;
+    };
+    for key in &label.value.keys {
+        if reserved_label_key(&key.value(), kind) {
+            errors.at(
+                key.span(),
+                format!(
+                    "histogram `{name}` has the attribute key `{}`, which Prometheus reserves for a histogram's bucket bounds; name the attribute otherwise",
+                    key.value()
+                ),
+            );
         }
     }
 }
@@ -76,31 +107,41 @@ pub(crate) fn prometheus_names_are_unique(container: &Container, errors: &mut Er
 pub(crate) fn relocatable_names(container: &Container, fields: &[&Field]) -> Vec<String> {
     fields
         .iter()
-        .map(|field| match field.role {
-            Role::FlattenedGroup { .. } | Role::Skipped | Role::Time { .. } => String::new(),
-            Role::Metric(_) | Role::MetricOrGroup => {
-                let (kind, unit) = kind_and_unit(field);
-                relocatable_family_name(&container.metric_name(field), kind, &unit)
+        .map(|field| match known_kind(field) {
+            Some(kind) => {
+                relocatable_family_name(&container.metric_name(field), kind, &unit(field))
                     .as_str()
                     .to_owned()
             }
+            None => String::new(),
         })
         .collect()
 }
 
-/// The kind keyword and unit of a field, were it a metric.
-fn kind_and_unit(field: &Field) -> (&'static str, String) {
+/// The kind keyword of a metric field when its attributes or its std value type say it:
+/// a kind key, `buckets` (a histogram), or a std value without a kind (a gauge). `None` for
+/// other fields, and for metrics whose type gives the kind (a `Histogram`, a map): those the
+/// `const` check judges.
+fn known_kind(field: &Field) -> Option<&'static str> {
     match &field.role {
-        Role::Metric(keys) => (
-            keys.kind
-                .as_ref()
-                .map_or(Kind::Gauge, |kind| kind.value)
-                .keyword(),
-            keys.unit
-                .as_ref()
-                .map(|unit| unit.value.value())
-                .unwrap_or_default(),
-        ),
-        _ => (Kind::Gauge.keyword(), String::new()),
+        Role::Metric(keys) => match (&keys.kind, &keys.buckets) {
+            (Some(kind), _) => Some(kind.value.keyword()),
+            (None, Some(_)) => Some(HISTOGRAM),
+            (None, None) => field.std_value().map(|_| Kind::Gauge.keyword()),
+        },
+        Role::MetricOrGroup => field.std_value().map(|_| Kind::Gauge.keyword()),
+        Role::FlattenedGroup { .. } | Role::Skipped | Role::Time { .. } => None,
+    }
+}
+
+/// A metric field's unit, empty when it has none.
+fn unit(field: &Field) -> String {
+    match &field.role {
+        Role::Metric(keys) => keys
+            .unit
+            .as_ref()
+            .map(|unit| unit.value.value())
+            .unwrap_or_default(),
+        _ => String::new(),
     }
 }

@@ -24,7 +24,14 @@ pub enum LabelKeyProblem {
     BadChar(char),
     /// Longer than [`MAX_LABEL_KEY_LEN`]; the length.
     TooLong(usize),
+    /// The key (or its Prometheus spelling) is `otel.metric.overflow`, which marks the series
+    /// that collects points beyond the cardinality limit.
+    Reserved,
 }
+
+/// The attribute of the overflow series (OpenTelemetry's cardinality limit): a user's key of
+/// that spelling would make a series indistinguishable from it.
+pub const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
 impl std::fmt::Display for LabelKeyProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,6 +47,10 @@ impl std::fmt::Display for LabelKeyProblem {
             LabelKeyProblem::TooLong(len) => write!(
                 f,
                 "an attribute key is at most {MAX_LABEL_KEY_LEN} bytes long, this one {len}"
+            ),
+            LabelKeyProblem::Reserved => write!(
+                f,
+                "`{OVERFLOW_KEY}` is reserved for the series beyond the cardinality limit"
             ),
         }
     }
@@ -61,6 +72,9 @@ pub fn check_label_key(key: &str) -> Result<(), LabelKeyProblem> {
     }
     if key.len() > MAX_LABEL_KEY_LEN {
         return Err(LabelKeyProblem::TooLong(key.len()));
+    }
+    if prometheus_spelling(key) == prometheus_spelling(OVERFLOW_KEY) {
+        return Err(LabelKeyProblem::Reserved);
     }
     Ok(())
 }
@@ -89,5 +103,14 @@ mod tests {
             Err(LabelKeyProblem::TooLong(256))
         );
         assert_eq!(prometheus_spelling("http.route"), "http_route");
+        assert_eq!(
+            check_label_key(OVERFLOW_KEY),
+            Err(LabelKeyProblem::Reserved)
+        );
+        assert_eq!(
+            check_label_key("otel_metric.overflow"),
+            Err(LabelKeyProblem::Reserved)
+        );
+        assert_eq!(check_label_key("otel.metric.overflows"), Ok(()));
     }
 }

@@ -14,7 +14,7 @@
 //! Without allocation (a `const fn` cannot allocate), names are built in a fixed buffer,
 //! [`PrometheusName`], large enough for any name the derive accepts.
 
-use crate::{COUNTER, GAUGE, MAX_NAME_LEN, MAX_UNIT_LEN};
+use crate::{COUNTER, EXPONENTIAL_HISTOGRAM, GAUGE, HISTOGRAM, MAX_NAME_LEN, MAX_UNIT_LEN};
 
 /// Room for the longest name the derive accepts, its leading `_`, the longest unit suffix
 /// and `_total`.
@@ -217,9 +217,46 @@ pub const fn path_prefix(path: &[&str]) -> PrometheusName {
 
 /// The samples' name (and the text format 0.0.4's family name) for a family name:
 /// `family` plus `_total` for a counter.
-pub const fn sample_name(mut family: PrometheusName, kind: &str) -> PrometheusName {
-    family.push_bytes(sample_suffix(kind).as_bytes());
-    family
+pub const fn sample_name(family: PrometheusName, kind: &str) -> PrometheusName {
+    with_suffix(family, sample_suffix(kind))
+}
+
+/// `name` followed by `suffix`.
+pub const fn with_suffix(mut name: PrometheusName, suffix: &str) -> PrometheusName {
+    name.push_bytes(suffix.as_bytes());
+    name
+}
+
+/// Every name a metric of `kind` is exposed under, as suffixes of its family name: the
+/// family itself (OpenMetrics' `# TYPE` name), a counter's samples (`_total`), a histogram's
+/// series (`_bucket`, `_sum`, `_count`). Two metrics of a group may share none of them: a
+/// histogram `x` and a gauge `x_count` would write samples of one name into two families.
+pub const fn claimed_suffixes(kind: &str) -> &'static [&'static str] {
+    if str_eq(kind, COUNTER) {
+        &["", "_total"]
+    } else if is_histogram(kind) {
+        &["", "_bucket", "_sum", "_count"]
+    } else {
+        &[""]
+    }
+}
+
+/// The most names [`claimed_suffixes`] gives one metric.
+pub const MAX_CLAIMED_NAMES: usize = 4;
+
+/// Whether metrics of `kind` are exposed as Prometheus histograms (`_bucket{le=".."}`,
+/// `_sum`, `_count`), as both histogram kinds are.
+pub const fn is_histogram(kind: &str) -> bool {
+    str_eq(kind, HISTOGRAM) || str_eq(kind, EXPONENTIAL_HISTOGRAM)
+}
+
+/// The label name Prometheus reserves on a histogram's samples for the bucket bound.
+pub const BUCKET_LABEL: &str = "le";
+
+/// Whether an attribute key cannot label a metric of `kind`: on a histogram, a key whose
+/// label name is [`BUCKET_LABEL`] would clash with the bucket bound (a second `le` label).
+pub const fn reserved_label_key(key: &str, kind: &str) -> bool {
+    is_histogram(kind) && label_name(key).eq(&PrometheusName::from_bytes(BUCKET_LABEL.as_bytes()))
 }
 
 /// What a sample name adds to the family name: `_total` for a counter, else nothing.
@@ -495,5 +532,48 @@ mod tests {
         // Too short to be judged without the path: `x.total` is a counter `x`.
         assert!(relocatable_family_name("total", COUNTER, "").is_empty());
         assert!(relocatable_family_name("wait", GAUGE, "s").is_empty());
+    }
+
+    /// The names each kind claims are the encoder's: the family, a counter's `_total`
+    /// samples, a histogram's three series; none repeats within a metric.
+    #[test]
+    fn claimed_names_per_kind() {
+        let family = family_name(&["latency"], HISTOGRAM, "s");
+        let claimed: Vec<String> = claimed_suffixes(HISTOGRAM)
+            .iter()
+            .map(|suffix| with_suffix(family, suffix).as_str().to_owned())
+            .collect();
+        assert_eq!(
+            claimed,
+            [
+                "latency_seconds",
+                "latency_seconds_bucket",
+                "latency_seconds_sum",
+                "latency_seconds_count"
+            ]
+        );
+        assert_eq!(
+            claimed_suffixes(EXPONENTIAL_HISTOGRAM),
+            claimed_suffixes(HISTOGRAM)
+        );
+        assert_eq!(claimed_suffixes(COUNTER), ["", sample_suffix(COUNTER)]);
+        assert_eq!(claimed_suffixes(GAUGE), [""]);
+        assert_eq!(claimed_suffixes(UP_DOWN_COUNTER), [""]);
+        for kind in crate::KINDS {
+            assert!(claimed_suffixes(kind).len() <= MAX_CLAIMED_NAMES);
+            // The samples' name is one of the claimed names.
+            assert!(claimed_suffixes(kind).contains(&sample_suffix(kind)));
+        }
+    }
+
+    #[test]
+    fn le_is_reserved_on_histograms_only() {
+        assert!(reserved_label_key("le", HISTOGRAM));
+        assert!(reserved_label_key("le", EXPONENTIAL_HISTOGRAM));
+        assert!(!reserved_label_key("le", GAUGE));
+        assert!(!reserved_label_key("le", COUNTER));
+        // `l.e` is `l_e` to Prometheus; `level` is not `le`.
+        assert!(!reserved_label_key("l.e", HISTOGRAM));
+        assert!(!reserved_label_key("level", HISTOGRAM));
     }
 }

@@ -1,27 +1,37 @@
 //! The compile-time check that no two metrics of a group share a Prometheus name once
 //! mapped (`a.b` and `a_b`; a counter `jobs`, whose samples are `jobs_total`, and a gauge
-//! `jobs_total`), so such a group does not compile and the encoder never meets one. The
-//! derive judges the fields it knows to be metrics itself; for a group with a field that may
-//! be a nested group, it also calls [`prometheus_name_collision`] in a `const` item, which
-//! sees the whole tree.
+//! `jobs_total`; a histogram `latency` in `s` and a gauge `latency_seconds_count`), and that
+//! no histogram has the attribute key `le`, so such a group does not compile and the encoder
+//! never meets one. The derive judges the fields it knows to be metrics of a known kind
+//! itself; for a group with a field that may be a nested group or whose type gives its kind,
+//! it also calls [`prometheus_name_collision`] in a `const` item, which sees the whole tree.
 //!
 //! Names are rendered by `metrics_rules::prometheus`, the encoder's own rules. The compiler's
 //! interpreter takes milliseconds to render a name, so the derive renders each metric's
 //! family name where no group path can change it (`GroupSchema::with_prometheus_names`) and
-//! this joins it to the path by hashing the path and then the name; the other names are
-//! rendered here. The hashes are sorted, and only pairs whose hashes match are rendered
-//! again and compared whole (BENCHMARKS.md, "Compile time").
+//! this joins it to the path by hashing the path, then the name, then each suffix the metric
+//! claims; the other names are rendered here. The hashes are sorted, and only pairs whose
+//! hashes match are rendered again and compared whole (BENCHMARKS.md, "Compile time").
 
 use metrics_rules::prometheus::{
-    family_name, path_prefix, sample_name, sample_suffix, PrometheusName,
+    claimed_suffixes, family_name, path_prefix, reserved_label_key, with_suffix, PrometheusName,
+    MAX_CLAIMED_NAMES,
 };
 
-use crate::schema::build::{Message, PartedName};
+use crate::schema::build::{metric_count, Message, PartedName};
 use crate::schema::{MetricDescriptor, NestedGroup, SchemaField};
 
-/// When two metrics of a group whose fields are `fields` and whose metric count is `N` have
-/// the same Prometheus family name (OpenMetrics) or sample name (and text format family
-/// name), a message naming both and that name; empty otherwise.
+/// The `N` [`prometheus_name_collision`] needs for a group whose fields are `fields`: room
+/// for every name each metric may claim.
+pub const fn claims_capacity(fields: &[SchemaField]) -> usize {
+    MAX_CLAIMED_NAMES * metric_count(fields)
+}
+
+/// When two metrics of a group whose fields are `fields` claim the same Prometheus name
+/// (each claims its family name, its samples' name and a histogram's `_bucket`, `_sum` and
+/// `_count`: `metrics_rules::prometheus::claimed_suffixes`), or a histogram has an attribute
+/// key Prometheus reserves for bucket bounds (`le`), a message naming them; empty otherwise.
+/// `N` is [`claims_capacity`]`(fields)`.
 ///
 /// `prometheus_names` are the fields' relocatable family names, as the derive renders them
 /// (`GroupSchema::with_prometheus_names`).
@@ -29,38 +39,55 @@ pub const fn prometheus_name_collision<const N: usize>(
     fields: &[SchemaField],
     prometheus_names: &[&str],
 ) -> Message {
-    let mut families = [(0u64, 0usize); N];
-    let mut samples = [(0u64, 0usize); N];
-    let mut hashes = Hashes {
-        families: &mut families,
-        samples: &mut samples,
+    let mut claims = [Claim::EMPTY; N];
+    let mut found = Found {
+        claims: &mut claims,
         count: 0,
+        metrics: 0,
+        reserved_label: None,
     };
     hash_names(
         fields,
         prometheus_names,
         PartedName::EMPTY,
         FNV_OFFSET,
-        &mut hashes,
+        &mut found,
     );
-    let message = first_clash(fields, &mut families);
-    if !message.is_empty() {
-        return message;
+    if let Some((metric, key)) = found.reserved_label {
+        return reserved_label(fields, metric, key);
     }
-    first_clash(fields, &mut samples)
+    let count = found.count;
+    first_clash(fields, &mut claims, count)
 }
 
-/// The message for the first pair of metrics whose names (by their `(hash, metric index)`
-/// in `hashes`) are the same. Sorting keeps a wide group's check near-linear: comparing
-/// every pair of 200 metrics cost more compile time than the rest of the derive.
-const fn first_clash(fields: &[SchemaField], hashes: &mut [(u64, usize)]) -> Message {
-    sort(hashes);
+/// One name a metric claims: its hash, the metric's index in schema order, and which of
+/// its kind's `claimed_suffixes` follows its family name.
+#[derive(Clone, Copy)]
+struct Claim {
+    hash: u64,
+    metric: usize,
+    suffix: usize,
+}
+
+impl Claim {
+    const EMPTY: Claim = Claim {
+        hash: 0,
+        metric: 0,
+        suffix: 0,
+    };
+}
+
+/// The message for the first pair of metrics whose claimed names (the first `len` of
+/// `claims`) are the same. Sorting keeps a wide group's check near-linear: comparing every
+/// pair of 200 metrics cost more compile time than the rest of the derive.
+const fn first_clash(fields: &[SchemaField], claims: &mut [Claim], len: usize) -> Message {
+    sort(claims, len);
     let mut i = 0;
-    while i < hashes.len() {
+    while i < len {
         let mut j = i + 1;
-        while j < hashes.len() && hashes[j].0 == hashes[i].0 {
-            let (a, b) = (hashes[i].1, hashes[j].1);
-            let message = if a < b {
+        while j < len && claims[j].hash == claims[i].hash {
+            let (a, b) = (claims[i], claims[j]);
+            let message = if a.metric < b.metric {
                 collision(fields, a, b)
             } else {
                 collision(fields, b, a)
@@ -75,14 +102,14 @@ const fn first_clash(fields: &[SchemaField], hashes: &mut [(u64, usize)]) -> Mes
     Message::EMPTY
 }
 
-/// Heapsort by hash: in place, and `const`.
-const fn sort(v: &mut [(u64, usize)]) {
-    let mut start = v.len() / 2;
+/// Heapsort of the first `len` claims by hash: in place, and `const`.
+const fn sort(v: &mut [Claim], len: usize) {
+    let mut start = len / 2;
     while start > 0 {
         start -= 1;
-        sift_down(v, start, v.len());
+        sift_down(v, start, len);
     }
-    let mut end = v.len();
+    let mut end = len;
     while end > 1 {
         end -= 1;
         swap(v, 0, end);
@@ -90,16 +117,16 @@ const fn sort(v: &mut [(u64, usize)]) {
     }
 }
 
-const fn sift_down(v: &mut [(u64, usize)], mut root: usize, end: usize) {
+const fn sift_down(v: &mut [Claim], mut root: usize, end: usize) {
     loop {
         let mut child = 2 * root + 1;
         if child >= end {
             return;
         }
-        if child + 1 < end && v[child].0 < v[child + 1].0 {
+        if child + 1 < end && v[child].hash < v[child + 1].hash {
             child += 1;
         }
-        if v[root].0 >= v[child].0 {
+        if v[root].hash >= v[child].hash {
             return;
         }
         swap(v, root, child);
@@ -108,16 +135,21 @@ const fn sift_down(v: &mut [(u64, usize)], mut root: usize, end: usize) {
 }
 
 /// `<[T]>::swap`, which is `const` only from Rust 1.85.
-const fn swap(v: &mut [(u64, usize)], a: usize, b: usize) {
+const fn swap(v: &mut [Claim], a: usize, b: usize) {
     let first = v[a];
     v[a] = v[b];
     v[b] = first;
 }
 
-/// The message for metrics `a` and `b` (in schema order), if their names really are the
-/// same (their hashes are).
-const fn collision(fields: &[SchemaField], a: usize, b: usize) -> Message {
-    let (Some((a_path, a_metric)), Some((b_path, b_metric))) = (nth(fields, a), nth(fields, b))
+/// The message for the claims `a` and `b` (`a`'s metric first in schema order), if their
+/// names really are the same (their hashes are).
+const fn collision(fields: &[SchemaField], a: Claim, b: Claim) -> Message {
+    // One metric's names differ from each other.
+    if a.metric == b.metric {
+        return Message::EMPTY;
+    }
+    let (Some((a_path, a_metric)), Some((b_path, b_metric))) =
+        (nth(fields, a.metric), nth(fields, b.metric))
     else {
         return Message::EMPTY;
     };
@@ -125,35 +157,47 @@ const fn collision(fields: &[SchemaField], a: usize, b: usize) -> Message {
     if a_path.eq(&b_path) {
         return Message::EMPTY;
     }
-    let (a_family, a_sample) = names(&a_path, &a_metric);
-    let (b_family, b_sample) = names(&b_path, &b_metric);
-    let same = if a_family.eq(&b_family) {
-        a_family
-    } else if a_sample.eq(&b_sample) {
-        a_sample
-    } else {
+    let a_name = claimed_name(&a_path, &a_metric, a.suffix);
+    if !a_name.eq(&claimed_name(&b_path, &b_metric, b.suffix)) {
         return Message::EMPTY;
-    };
+    }
     Message::EMPTY
         .push("metrics `")
         .push_name(&a_path)
         .push("` and `")
         .push_name(&b_path)
         .push("` both map to the Prometheus name `")
-        .push(same.as_str())
+        .push(a_name.as_str())
         .push("`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`")
 }
 
-/// A metric's family and sample names.
-const fn names(path: &PartedName, metric: &MetricDescriptor) -> (PrometheusName, PrometheusName) {
+/// The message for histogram `metric` whose attribute key `key` Prometheus reserves.
+const fn reserved_label(fields: &[SchemaField], metric: usize, key: &str) -> Message {
+    let Some((path, _)) = nth(fields, metric) else {
+        return Message::EMPTY;
+    };
+    Message::EMPTY
+        .push("histogram `")
+        .push_name(&path)
+        .push("` has the attribute key `")
+        .push(key)
+        .push("`, which Prometheus reserves for a histogram's bucket bounds; name the attribute otherwise")
+}
+
+/// A metric's claimed name number `suffix` (of its kind's `claimed_suffixes`).
+const fn claimed_name(
+    path: &PartedName,
+    metric: &MetricDescriptor,
+    suffix: usize,
+) -> PrometheusName {
     let kind = metric.kind.as_str();
     let family = family_name(path.parts.split_at(path.len).0, kind, metric.unit);
-    (family, sample_name(family, kind))
+    with_suffix(family, claimed_suffixes(kind)[suffix])
 }
 
 /// FNV-1a, continued from `hash` over `bytes`: cheap to evaluate at compile time, and a
-/// clash only costs a second look. Streaming, so a sample name's hash is its family's
-/// continued over `_total`, without rendering the sample name.
+/// clash only costs a second look. Streaming, so a claimed name's hash is its family's
+/// continued over the suffix, without rendering the name.
 const fn hash(mut hash: u64, bytes: &[u8]) -> u64 {
     let mut i = 0;
     while i < bytes.len() {
@@ -165,16 +209,16 @@ const fn hash(mut hash: u64, bytes: &[u8]) -> u64 {
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// Appends the `(hash, metric index)` of the family and sample names of every metric under
-/// `fields`, whose full names start with `prefix` (Prometheus: `prefix_hash` is the hash of
-/// its `path_prefix`), in schema order. `names` are the fields' relocatable family names,
-/// which only need joining to the prefix; the others are rendered whole.
+/// Appends the claims of every metric under `fields`, whose full names start with `prefix`
+/// (Prometheus: `prefix_hash` is the hash of its `path_prefix`), in schema order, and notes
+/// the first histogram with a reserved attribute key. `names` are the fields' relocatable
+/// family names, which only need joining to the prefix; the others are rendered whole.
 const fn hash_names(
     fields: &[SchemaField],
     names: &[&str],
     prefix: PartedName,
     prefix_hash: u64,
-    out: &mut Hashes,
+    out: &mut Found,
 ) {
     let mut i = 0;
     while i < fields.len() {
@@ -188,10 +232,25 @@ const fn hash_names(
                     let family = family_name(path.parts.split_at(path.len).0, kind, metric.unit);
                     hash(FNV_OFFSET, family.as_bytes())
                 };
-                let sample_hash = hash(family_hash, sample_suffix(kind).as_bytes());
-                out.families[out.count] = (family_hash, out.count);
-                out.samples[out.count] = (sample_hash, out.count);
-                out.count += 1;
+                let suffixes = claimed_suffixes(kind);
+                let mut suffix = 0;
+                while suffix < suffixes.len() && out.count < out.claims.len() {
+                    out.claims[out.count] = Claim {
+                        hash: hash(family_hash, suffixes[suffix].as_bytes()),
+                        metric: out.metrics,
+                        suffix,
+                    };
+                    out.count += 1;
+                    suffix += 1;
+                }
+                let mut label = 0;
+                while label < metric.labels.len() && out.reserved_label.is_none() {
+                    if reserved_label_key(metric.labels[label], kind) {
+                        out.reserved_label = Some((out.metrics, metric.labels[label]));
+                    }
+                    label += 1;
+                }
+                out.metrics += 1;
             }
             SchemaField::Group(NestedGroup { name, schema }) => {
                 let (inner, inner_hash) = match name {
@@ -215,11 +274,15 @@ const fn hash_names(
     }
 }
 
-/// The hashes of a group's metrics' names, by metric index.
-struct Hashes<'a> {
-    families: &'a mut [(u64, usize)],
-    samples: &'a mut [(u64, usize)],
+/// What the walk over a group's metrics found.
+struct Found<'a> {
+    /// The names the metrics claim, the first `count` filled.
+    claims: &'a mut [Claim],
     count: usize,
+    /// Metrics seen so far: the next one's index.
+    metrics: usize,
+    /// The first histogram (by index) with an attribute key Prometheus reserves, and the key.
+    reserved_label: Option<(usize, &'static str)>,
 }
 
 /// The full name and descriptor of metric `index` (in schema order) under `fields`.
@@ -280,7 +343,9 @@ mod tests {
         )
     }
 
+    /// The check's message; `N` must be at least `claims_capacity(fields)`.
     fn check<const N: usize>(fields: &[SchemaField]) -> String {
+        assert!(claims_capacity(fields) <= N);
         prometheus_name_collision::<N>(fields, &[])
             .as_str()
             .to_owned()
@@ -298,33 +363,33 @@ mod tests {
     fn collisions_are_found_and_named() {
         use MetricKind::{Counter, Gauge, UpDownCounter};
         assert_eq!(
-            check::<2>(&[metric("a.b", Gauge, ""), metric("a_b", Gauge, "")]),
+            check::<8>(&[metric("a.b", Gauge, ""), metric("a_b", Gauge, "")]),
             "metrics `a.b` and `a_b` both map to the Prometheus name `a_b`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`"
         );
         // The sample names collide (`jobs_total`) though the families do not.
         assert!(
-            check::<2>(&[metric("jobs", Counter, ""), metric("jobs_total", Gauge, "")])
+            check::<8>(&[metric("jobs", Counter, ""), metric("jobs_total", Gauge, "")])
                 .contains("`jobs_total`")
         );
         // OpenMetrics' families collide (`jobs`) though the samples do not.
-        assert!(check::<2>(&[
+        assert!(check::<8>(&[
             metric("jobs_total", Counter, ""),
             metric("jobs", UpDownCounter, "")
         ])
         .contains("`jobs`"));
         // The same dotted name twice is the derive's `duplicate_name` error, not this one.
         assert_eq!(
-            check::<2>(&[metric("a", Gauge, ""), metric("a", Gauge, "")]),
+            check::<8>(&[metric("a", Gauge, ""), metric("a", Gauge, "")]),
             ""
         );
         // Units are part of the name.
-        assert!(check::<2>(&[
+        assert!(check::<8>(&[
             metric("wait", Gauge, "s"),
             metric("wait_seconds", Gauge, "")
         ])
         .contains("`wait_seconds`"));
         assert_eq!(
-            check::<2>(&[metric("wait", Gauge, "s"), metric("wait", Gauge, "ms")]),
+            check::<8>(&[metric("wait", Gauge, "s"), metric("wait", Gauge, "ms")]),
             ""
         );
         // Through a nested group: `a.b_seconds` against `a_b` in seconds.
@@ -343,10 +408,130 @@ mod tests {
             ),
         ];
         assert_eq!(
-            check::<3>(&nested),
+            check::<12>(&nested),
             "metrics `a_b` and `a.b_seconds` both map to the Prometheus name `a_b_seconds`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`"
         );
-        assert_eq!(check::<2>(INNER.fields), "");
+        assert_eq!(check::<8>(INNER.fields), "");
+    }
+
+    const fn labeled(
+        name: &'static str,
+        kind: MetricKind,
+        labels: &'static [&'static str],
+    ) -> SchemaField {
+        field(
+            FieldSpec {
+                name,
+                kind: Some(kind),
+                unit: "",
+                description: "",
+                labels: &[],
+                buckets: &[],
+            },
+            Shape::Map(
+                ValueType::U64,
+                crate::field::MapKeys {
+                    arity: labels.len(),
+                    names: labels,
+                },
+            ),
+        )
+    }
+
+    static HISTOGRAMS: crate::schema::GroupSchema = group(
+        "Histograms",
+        &[metric("latency", MetricKind::Histogram, "s")],
+    );
+
+    /// A histogram claims its family and its three series; each of them taken by another
+    /// metric (of any kind, directly or through a nested group) is a collision.
+    #[test]
+    fn histogram_series_are_claimed() {
+        use MetricKind::{Counter, ExponentialHistogram, Gauge, Histogram};
+        assert_eq!(
+            check::<8>(&[
+                metric("latency", Histogram, "s"),
+                metric("latency_seconds_count", Gauge, "")
+            ]),
+            "metrics `latency` and `latency_seconds_count` both map to the Prometheus name `latency_seconds_count`, so they cannot both be exposed; give one another name with `#[metric(rename = \"...\")]`"
+        );
+        for (name, kind, unit, clash) in [
+            ("latency_seconds_sum", Gauge, "", "latency_seconds_sum"),
+            (
+                "latency.seconds.bucket",
+                Gauge,
+                "",
+                "latency_seconds_bucket",
+            ),
+            // A counter's samples: `latency_seconds_count` + `_total` is not taken, but
+            // its family `latency_seconds_count` is.
+            (
+                "latency_seconds_count_total",
+                Counter,
+                "",
+                "latency_seconds_count",
+            ),
+            (
+                "latency_seconds",
+                ExponentialHistogram,
+                "",
+                "latency_seconds",
+            ),
+            // Two histograms: one's family is the other's `_count`.
+            (
+                "latency_seconds_count",
+                Histogram,
+                "",
+                "latency_seconds_count",
+            ),
+        ] {
+            let message =
+                check::<8>(&[metric("latency", Histogram, "s"), metric(name, kind, unit)]);
+            assert!(message.contains(&format!("`{clash}`")), "{name}: {message}");
+        }
+        // Not claimed: the histogram's names in another unit, or a suffix of no series.
+        for (name, unit) in [("latency_count", "ms"), ("latency_seconds_max", "")] {
+            assert_eq!(
+                check::<8>(&[metric("latency", Histogram, "s"), metric(name, Gauge, unit)]),
+                ""
+            );
+        }
+        // Through a nested group: `stage.latency_seconds_bucket` is claimed by histogram
+        // `latency` of the group nested as `stage`.
+        let nested = [
+            metric("stage_latency_seconds_bucket", Gauge, ""),
+            field(
+                FieldSpec {
+                    name: "stage",
+                    kind: None,
+                    unit: "",
+                    description: "",
+                    labels: &[],
+                    buckets: &[],
+                },
+                Shape::Group(&HISTOGRAMS),
+            ),
+        ];
+        assert!(check::<8>(&nested).starts_with(
+            "metrics `stage_latency_seconds_bucket` and `stage.latency` both map to the Prometheus name `stage_latency_seconds_bucket`"
+        ));
+        // A counter's `_total` samples against another counter's.
+        assert!(check::<8>(&[
+            metric("jobs.total", Counter, ""),
+            metric("jobs", Counter, "")
+        ])
+        .contains("`jobs"));
+    }
+
+    #[test]
+    fn le_is_refused_on_histograms() {
+        use MetricKind::{Gauge, Histogram};
+        assert_eq!(
+            check::<8>(&[labeled("latency", Histogram, &["route", "le"])]),
+            "histogram `latency` has the attribute key `le`, which Prometheus reserves for a histogram's bucket bounds; name the attribute otherwise"
+        );
+        assert_eq!(check::<8>(&[labeled("depth", Gauge, &["le"])]), "");
+        assert_eq!(check::<8>(&[labeled("latency", Histogram, &["level"])]), "");
     }
 
     #[test]
@@ -358,8 +543,8 @@ mod tests {
             .iter()
             .map(|&name| metric(name, MetricKind::Gauge, ""))
             .collect();
-        assert_eq!(check::<64>(&fields), "");
+        assert_eq!(check::<256>(&fields), "");
         fields[50] = metric("m_07", MetricKind::Gauge, "");
-        assert!(check::<64>(&fields).starts_with("metrics `m.07` and `m_07` both map"));
+        assert!(check::<256>(&fields).starts_with("metrics `m.07` and `m_07` both map"));
     }
 }
