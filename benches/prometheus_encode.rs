@@ -5,6 +5,8 @@
 //! ```text
 //! cargo bench --bench prometheus_encode -- --quick
 //! BENCH_PAIRED=counter_family_100k cargo bench --bench prometheus_encode
+//! BENCH_PAIRED=reference_snapshot BENCH_ROUNDS=101 cargo bench --bench prometheus_encode
+//! BENCH_SHOW=1 BENCH_LIST=1 cargo bench --bench prometheus_encode   # the three expositions
 //! scripts/callgrind.py prometheus_encode --iters 10
 //! ```
 
