@@ -139,6 +139,36 @@ struct Labeled {
     load: HashMap<String, f64>,
 }
 
+/// The example snapshot with points in its two-label counter and its histogram, which
+/// `example_snapshot` leaves empty (so they write nothing).
+fn filled_example_snapshot() -> support::snapshot::MetricsSnapshot {
+    use support::snapshot::{Finished, LoadBalancerMetrics, Outcome, Queue};
+    let mut snapshot = support::example_snapshot();
+    snapshot.scheduler.agents_finished = metrics_core::LabelMap::from([
+        (
+            Finished {
+                queue: Queue::Interactive,
+                outcome: Outcome::Completed,
+            },
+            30,
+        ),
+        (
+            Finished {
+                queue: Queue::Batch,
+                outcome: Outcome::Failed,
+            },
+            2,
+        ),
+    ]);
+    let histogram =
+        metrics_core::Histogram::with_bounds(LoadBalancerMetrics::ALLOCATION_TIME_BUCKETS).unwrap();
+    for value in [0.0004, 0.002, 0.02] {
+        histogram.record(value);
+    }
+    snapshot.load_balancer.allocation_time = histogram.snapshot();
+    snapshot
+}
+
 #[test]
 fn encoding_into_a_reused_buffer_allocates_nothing_once_warm() {
     let labeled = Labeled {
@@ -148,9 +178,14 @@ fn encoding_into_a_reused_buffer_allocates_nothing_once_warm() {
             .collect(),
     };
     let example = support::example_snapshot();
+    let filled = filled_example_snapshot();
     let server = server();
-    let cases: [(&str, &dyn DynMetricsGroup); 3] = [
+    let cases: [(&str, &dyn DynMetricsGroup); 4] = [
         ("example snapshot", &example),
+        (
+            "example snapshot, labeled counter and histogram filled",
+            &filled,
+        ),
         ("escapes and special values", &server),
         ("2 maps of 1,000 entries", &labeled),
     ];
