@@ -9,8 +9,9 @@
 
 use std::collections::HashMap;
 
+use super::context::RequestTimes;
 use super::histogram_delta::{self, ExplicitState, ExponentialState, Scratch};
-use super::prepared::{DeltaKinds, PreparedMetric};
+use super::prepared::{DeltaKinds, Prepared, PreparedMetric};
 use crate::labels::LabelValue;
 use crate::schema::GroupSchema;
 use crate::{DynMetricsGroup, Number, PointValue, Visitor};
@@ -130,14 +131,9 @@ impl Deltas {
     where
         G: ?Sized + DynMetricsGroup,
     {
-        let prepared = super::prepared::prepared(group.schema());
-        let times = context.times(group.point_times());
-        let start = self.begin(group.schema(), times.start_time_unix_nano);
-        let delta = Some((start, self.kinds));
-        super::protobuf::encode(out, context, times, prepared, delta, |visitor| {
-            self.visit(group, &prepared.metrics, visitor)
+        self.encode(group, context, |times, prepared, delta, visit| {
+            super::protobuf::encode(out, context, times, prepared, delta, visit)
         });
-        self.time = Some(times.time_unix_nano);
     }
 
     /// Like [`super::encode_json`], with deltas as [`encode_protobuf`](Self::encode_protobuf)
@@ -146,11 +142,31 @@ impl Deltas {
     where
         G: ?Sized + DynMetricsGroup,
     {
+        self.encode(group, context, |times, prepared, delta, visit| {
+            super::json::encode(out, context, times, &prepared.metrics, delta, visit)
+        });
+    }
+
+    /// Hands `write` the request's times, the group's prepared fragments, the deltas' start
+    /// and kinds, and a visit that turns points into deltas; then remembers this snapshot.
+    fn encode<G>(
+        &mut self,
+        group: &G,
+        context: &super::OtlpContext,
+        write: impl FnOnce(
+            RequestTimes,
+            &Prepared,
+            Option<(u64, DeltaKinds)>,
+            &mut dyn FnMut(&mut dyn Visitor),
+        ),
+    ) where
+        G: ?Sized + DynMetricsGroup,
+    {
         let prepared = super::prepared::prepared(group.schema());
         let times = context.times(group.point_times());
         let start = self.begin(group.schema(), times.start_time_unix_nano);
         let delta = Some((start, self.kinds));
-        super::json::encode(out, context, times, &prepared.metrics, delta, |visitor| {
+        write(times, prepared, delta, &mut |visitor| {
             self.visit(group, &prepared.metrics, visitor)
         });
         self.time = Some(times.time_unix_nano);
