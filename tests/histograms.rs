@@ -381,11 +381,21 @@ fn prometheus_writes_cumulative_buckets_and_promtool_accepts_them() {
     }
 }
 
-/// Recording allocates nothing once the histogram exists, rescaling included.
+/// Recording allocates nothing once the histogram exists and this thread has recorded into
+/// it (its first record makes the thread's shard: one allocation for a `Histogram`, two for
+/// an `ExponentialHistogram`, plus the thread's first use of any per-thread storage),
+/// rescaling included.
 #[test]
 fn recording_allocates_nothing() {
     let histogram = Histogram::new();
     let exponential = ExponentialHistogram::new();
+    histogram.record(1.0);
+    exponential.record(1.0);
+    let first = counting_allocator::allocations(|| {
+        Histogram::new().record(1.0);
+        ExponentialHistogram::new().record(1.0);
+    });
+    assert!(first <= 3 + 6, "{first} allocations for two first records");
     let count = counting_allocator::allocations(|| {
         for i in 0..10_000 {
             histogram.record(f64::from(i) / 100.0);
@@ -395,5 +405,136 @@ fn recording_allocates_nothing() {
     assert_eq!(count, 0);
 }
 
+/// A reader snapshotting while two threads record (the exponential one rescaling as its
+/// range grows) always sees a consistent point: the count is the buckets' total, it never
+/// goes down, the scale only goes down; and once the writers are done, nothing is missing.
+#[test]
+fn reads_during_records_are_consistent() {
+    let histogram = Arc::new(Histogram::with_bounds(&[1.0, 1e3]).unwrap());
+    let exponential = Arc::new(ExponentialHistogram::with_max_size(20));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..2u32)
+        .map(|t| {
+            let (histogram, exponential) = (Arc::clone(&histogram), Arc::clone(&exponential));
+            std::thread::spawn(move || {
+                for i in 0..100_000u32 {
+                    let value = f64::from(i + 1) * if t == 0 { 1.0 } else { -1e-3 };
+                    histogram.record(value);
+                    exponential.record(value);
+                    if i % 1000 == 0 {
+                        exponential.record(0.0);
+                    }
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let (histogram, exponential, done) = (
+            Arc::clone(&histogram),
+            Arc::clone(&exponential),
+            Arc::clone(&done),
+        );
+        std::thread::spawn(move || {
+            let (mut reads, mut last_count, mut last_scale) = (0u32, 0, 20);
+            while !done.load(std::sync::atomic::Ordering::Acquire) || reads == 0 {
+                let point = exponential.snapshot();
+                let buckets: u64 = point.positive_counts.iter().sum::<u64>()
+                    + point.negative_counts.iter().sum::<u64>()
+                    + point.zero_count;
+                assert_eq!(point.count, buckets);
+                assert!(point.positive_counts.len() <= 20 && point.negative_counts.len() <= 20);
+                assert!(point.count >= last_count && point.scale <= last_scale);
+                (last_count, last_scale) = (point.count, point.scale);
+                let explicit = histogram.snapshot();
+                assert_eq!(explicit.count, explicit.bucket_counts.iter().sum::<u64>());
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Release);
+    assert!(reader.join().unwrap() > 0);
+    let point = exponential.snapshot();
+    assert_eq!(point.count, 200_200);
+    assert_eq!(point.zero_count, 200);
+    assert_eq!(point.positive_counts.iter().sum::<u64>(), 100_000);
+    assert_eq!((point.min, point.max), (Some(-100.0), Some(100_000.0)));
+    assert_eq!(histogram.snapshot().bucket_counts, [100_001, 999, 99_000]);
+}
+
+/// A read never sees an exponential histogram's buckets half moved: while one thread
+/// records values that keep moving its buckets (4 per sign, a range growing both ways),
+/// every snapshot counts at least the records published before it and at most one more
+/// than those published after it. A copy taken while the buckets move would count some
+/// twice or not at all.
+#[test]
+fn reads_never_see_buckets_half_moved() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    for _round in 0..200 {
+        let histogram = Arc::new(ExponentialHistogram::with_max_size(4));
+        let published = Arc::new(AtomicU64::new(0));
+        let writer = {
+            let (histogram, published) = (Arc::clone(&histogram), Arc::clone(&published));
+            std::thread::spawn(move || {
+                for i in 1..=2_000u32 {
+                    // 1.37 * 2^e, e growing away from 0 both ways: finite throughout.
+                    let exponent = (i % 1000) as i32 / 2 * if i % 4 < 2 { 1 } else { -1 };
+                    let value = 1.37 * 2f64.powi(exponent) * if i % 2 == 0 { 1.0 } else { -1.0 };
+                    histogram.record(value);
+                    published.store(u64::from(i), Ordering::Release);
+                }
+            })
+        };
+        while !writer.is_finished() {
+            let before = published.load(Ordering::Acquire);
+            let count = histogram.snapshot().count;
+            let after = published.load(Ordering::Acquire);
+            assert!(
+                before <= count && count <= after + 1,
+                "{before} <= {count} <= {after} + 1"
+            );
+        }
+        writer.join().unwrap();
+        assert_eq!(histogram.snapshot().count, 2_000);
+    }
+}
+
+/// Counts recorded by a thread that has since exited stay in the histogram, and a thread
+/// started later (which may reuse the exited one's shard) adds to them.
+#[test]
+fn counts_outlive_the_threads_that_recorded_them() {
+    let histogram = Arc::new(Histogram::with_bounds(&[10.0]).unwrap());
+    let exponential = Arc::new(ExponentialHistogram::new());
+    for round in 0..8 {
+        let (histogram, exponential) = (Arc::clone(&histogram), Arc::clone(&exponential));
+        std::thread::spawn(move || {
+            histogram.record(f64::from(round));
+            exponential.record(2f64.powi(round));
+        })
+        .join()
+        .unwrap();
+    }
+    let snapshot = histogram.snapshot();
+    assert_eq!((snapshot.count, snapshot.sum), (8, 28.0));
+    let exponential = exponential.snapshot();
+    assert_eq!(exponential.count, 8);
+    assert_eq!((exponential.min, exponential.max), (Some(1.0), Some(128.0)));
+}
+
 #[path = "support/counting_allocator.rs"]
 mod counting_allocator;
+
+/// The sizes README states: about 530 bytes before the first record (thread_local's table
+/// of per-thread shards).
+#[test]
+fn an_unrecorded_histogram_is_about_530_bytes() {
+    for size in [
+        std::mem::size_of::<Histogram>(),
+        std::mem::size_of::<ExponentialHistogram>(),
+    ] {
+        assert!((512..=544).contains(&size), "{size} bytes");
+    }
+}

@@ -1,23 +1,23 @@
 //! [`ExponentialHistogram`]: OpenTelemetry's base-2 exponential histogram, which needs no
 //! bucket tuning: it starts at the finest scale and lowers it as the range of values grows.
 
+use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::atomic::{fence, AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
+use thread_local::ThreadLocal;
 
-use super::atomic::AtomicF64;
 use super::exponential_snapshot::serialize_exponential;
 pub use super::exponential_snapshot::ExponentialHistogramSnapshot;
-use super::mapping::{map_to_index, MAX_SCALE, MIN_SCALE};
+use super::mapping::{map_to_index, MAX_SCALE};
+use super::shard::{Moments, Tally, Totals};
+use super::window::{Window, NEGATIVE, POSITIVE};
 use crate::json::JsonFormat;
 use crate::labels::LabelValue;
 use crate::schema::ValueType;
-use crate::{
-    ExponentialBuckets, ExponentialHistogramPoint, MetricValue, Number, PointValue, Visitor,
-};
+use crate::{ExponentialHistogramPoint, MetricValue, Number, PointValue, Visitor};
 
 /// The most buckets per sign a histogram may be given: its counts are copied onto the stack
 /// when it is read or rescaled.
@@ -33,12 +33,15 @@ pub const MAX_EXPONENTIAL_BUCKETS: usize = 512;
 /// (OTLP ExponentialHistogram; Prometheus gets it as explicit `le` buckets, see the
 /// `prometheus` module).
 ///
-/// Concurrency: a record whose bucket is in the current window increments it with one
-/// relaxed atomic add under a *shared* lock (`RwLock::read`: an atomic operation, never
-/// waiting on other recorders); only a record outside the window takes the lock exclusively,
-/// for the short time it takes to move or merge at most `2 × max_size` counters, which
-/// happens a few times over a histogram's life (each rescale halves the resolution).
-/// Sum, minimum and maximum are lock-free atomics. NaN and infinities are not recorded.
+/// Concurrency: as with [`Histogram`](crate::Histogram), each recording thread gets its
+/// own buckets the first time it records (`2 × max_size` words, kept until the histogram is
+/// dropped), so a record takes no lock, allocates nothing and executes no locked
+/// instruction. When a value falls outside its thread's buckets, that thread alone lowers
+/// its scale or moves its window (a few times over a histogram's life: each rescale halves
+/// the resolution), marking the move with a version number so that a read never sees
+/// buckets half moved. A read merges the threads' buckets at the finest scale that fits
+/// them all, which is the scale one histogram fed every value would have. NaN and
+/// infinities are not recorded.
 ///
 /// ```
 /// use metrics_core::ExponentialHistogram;
@@ -52,28 +55,25 @@ pub const MAX_EXPONENTIAL_BUCKETS: usize = 512;
 /// assert_eq!(snapshot.zero_count, 1);
 /// assert!(snapshot.scale < 20); // six decades do not fit 160 buckets at scale 20
 /// ```
-#[derive(Debug)]
 pub struct ExponentialHistogram {
     max_size: usize,
-    layout: RwLock<Layout>,
-    positive: Box<[AtomicU64]>,
-    negative: Box<[AtomicU64]>,
-    zero: AtomicU64,
-    sum: AtomicF64,
-    min: AtomicF64,
-    max: AtomicF64,
+    shards: ThreadLocal<Shard>,
 }
 
-/// Where the bucket windows are: the scale and, per sign, the index of the first counter
-/// (`None` before the sign's first value).
-#[derive(Clone, Copy, Debug)]
-struct Layout {
-    scale: i32,
-    starts: [Option<i32>; 2],
+/// One thread's buckets. Only the owning thread writes; `version` is odd while it moves the
+/// buckets (a new scale or window), so that a reader can tell a copy taken meanwhile.
+struct Shard {
+    version: AtomicU64,
+    scale: AtomicI32,
+    /// Per sign, the index of the first counter, or [`EMPTY`].
+    starts: [AtomicI32; 2],
+    buckets: [Box<[Tally]>; 2],
+    zero: Tally,
+    moments: Moments,
 }
 
-const POSITIVE: usize = 0;
-const NEGATIVE: usize = 1;
+/// A sign's start before its first value: no index is this far from any other.
+const EMPTY: i32 = i32::MIN;
 
 impl ExponentialHistogram {
     /// The default number of buckets per sign, OpenTelemetry's default.
@@ -87,40 +87,35 @@ impl ExponentialHistogram {
     /// A histogram with `max_size` buckets per sign, clamped to `4..=512`
     /// ([`MAX_EXPONENTIAL_BUCKETS`]): more buckets keep a finer scale over a wider range.
     pub fn with_max_size(max_size: usize) -> Self {
-        let max_size = max_size.clamp(4, MAX_EXPONENTIAL_BUCKETS);
-        let buckets = || (0..max_size).map(|_| AtomicU64::new(0)).collect();
         ExponentialHistogram {
-            max_size,
-            layout: RwLock::new(Layout {
-                scale: MAX_SCALE,
-                starts: [None, None],
-            }),
-            positive: buckets(),
-            negative: buckets(),
-            zero: AtomicU64::new(0),
-            sum: AtomicF64::new(0.0),
-            min: AtomicF64::new(f64::INFINITY),
-            max: AtomicF64::new(f64::NEG_INFINITY),
+            max_size: max_size.clamp(4, MAX_EXPONENTIAL_BUCKETS),
+            shards: ThreadLocal::new(),
         }
     }
 
     /// Records one value; NaN and infinities are ignored.
+    #[inline]
     pub fn record(&self, value: f64) {
         if !value.is_finite() {
             return;
         }
+        let shard = self.shards.get_or(|| Shard::new(self.max_size));
         if value == 0.0 {
-            self.zero.fetch_add(1, Ordering::Relaxed);
+            shard.zero.bump();
         } else {
             let sign = if value > 0.0 { POSITIVE } else { NEGATIVE };
-            let magnitude = value.abs();
-            if !self.add_in_window(sign, magnitude) {
-                self.add_rescaling(sign, magnitude);
+            let scale = shard.scale.load(Ordering::Relaxed);
+            let index = map_to_index(value.abs(), scale);
+            let start = shard.starts[sign].load(Ordering::Relaxed);
+            match usize::try_from(i64::from(index) - i64::from(start))
+                .ok()
+                .and_then(|offset| shard.buckets[sign].get(offset))
+            {
+                Some(bucket) => bucket.bump(),
+                None => shard.move_to_fit(sign, index, scale, self.max_size),
             }
         }
-        self.sum.add(value);
-        self.min.min(value);
-        self.max.max(value);
+        shard.moments.record(value);
     }
 
     /// Records a duration in seconds.
@@ -128,176 +123,119 @@ impl ExponentialHistogram {
         self.record(duration.as_secs_f64());
     }
 
-    fn buckets(&self, sign: usize) -> &[AtomicU64] {
-        if sign == POSITIVE {
-            &self.positive
-        } else {
-            &self.negative
-        }
-    }
-
-    /// The hot path: the bucket is in the window; a shared lock keeps the window still.
-    #[inline]
-    fn add_in_window(&self, sign: usize, magnitude: f64) -> bool {
-        let layout = self.layout.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(start) = layout.starts[sign] else {
-            return false;
-        };
-        let offset = i64::from(map_to_index(magnitude, layout.scale)) - i64::from(start);
-        match usize::try_from(offset)
-            .ok()
-            .and_then(|o| self.buckets(sign).get(o))
-        {
-            Some(bucket) => {
-                bucket.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The rare path: moves the window, lowering the scale as far as needed, then counts.
-    fn add_rescaling(&self, sign: usize, magnitude: f64) {
-        let mut layout = self.layout.write().unwrap_or_else(PoisonError::into_inner);
-        let index = map_to_index(magnitude, layout.scale);
-        let (low, high) = match self.occupied(sign, &layout) {
-            Some((low, high)) => (low.min(index), high.max(index)),
-            None => (index, index),
-        };
-        // The smallest scale reduction that fits [low, high] into the window.
-        let mut change = 0;
-        while i64::from(high >> change) - i64::from(low >> change) >= self.max_size as i64
-            && layout.scale - change > MIN_SCALE
-        {
-            change += 1;
-        }
-        if change > 0 {
-            layout.scale -= change;
-            // Both signs share the scale: merge the other's buckets too.
-            self.rebuild(1 - sign, &mut layout, change, None);
-        }
-        self.rebuild(sign, &mut layout, change, Some(index >> change));
-        let start = layout.starts[sign].unwrap_or(index >> change);
-        let offset = usize::try_from((index >> change) - start).unwrap_or(0);
-        if let Some(bucket) = self.buckets(sign).get(offset) {
-            bucket.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// The first and last non-empty bucket indexes of a sign, at the layout's scale.
-    fn occupied(&self, sign: usize, layout: &Layout) -> Option<(i32, i32)> {
-        let start = layout.starts[sign]?;
-        let buckets = self.buckets(sign);
-        let first = buckets
-            .iter()
-            .position(|b| b.load(Ordering::Relaxed) != 0)?;
-        let last = buckets
-            .iter()
-            .rposition(|b| b.load(Ordering::Relaxed) != 0)?;
-        Some((start + first as i32, start + last as i32))
-    }
-
-    /// Re-places a sign's counts after a scale reduction of `change` (indexes halved
-    /// `change` times, merging buckets), in a window centred on its range and on `also`
-    /// (an index about to be counted). Runs under the exclusive lock.
-    fn rebuild(&self, sign: usize, layout: &mut Layout, change: i32, also: Option<i32>) {
-        let buckets = self.buckets(sign);
-        let mut counts = [0u64; MAX_EXPONENTIAL_BUCKETS];
-        let mut low = also;
-        let mut high = also;
-        let mut moved = [(0i32, 0u64); MAX_EXPONENTIAL_BUCKETS];
-        let mut n = 0;
-        if let Some(start) = layout.starts[sign] {
-            for (i, bucket) in buckets.iter().enumerate() {
-                let count = bucket.swap(0, Ordering::Relaxed);
-                if count != 0 {
-                    let index = (start + i as i32) >> change;
-                    low = Some(low.map_or(index, |l| l.min(index)));
-                    high = Some(high.map_or(index, |h| h.max(index)));
-                    moved[n] = (index, count);
-                    n += 1;
-                }
-            }
-        }
-        let (Some(low), Some(high)) = (low, high) else {
-            return;
-        };
-        let spare = self.max_size as i32 - (high - low + 1);
-        let start = low - spare.max(0) / 2;
-        for &(index, count) in &moved[..n] {
-            counts[(index - start) as usize] += count;
-        }
-        for (bucket, &count) in buckets.iter().zip(&counts[..self.max_size]) {
-            bucket.store(count, Ordering::Relaxed);
-        }
-        layout.starts[sign] = Some(start);
-    }
-
-    /// Calls `f` with the current state, read into stack arrays under the shared lock.
+    /// Calls `f` with every thread's buckets merged, on the stack.
     fn with_point<R>(&self, f: impl FnOnce(&ExponentialHistogramPoint<'_>) -> R) -> R {
-        let layout = self.layout.read().unwrap_or_else(PoisonError::into_inner);
-        let mut positive = [0u64; MAX_EXPONENTIAL_BUCKETS];
-        let mut negative = [0u64; MAX_EXPONENTIAL_BUCKETS];
-        let (positive, positive_total) = self.read_sign(POSITIVE, &layout, &mut positive);
-        let (negative, negative_total) = self.read_sign(NEGATIVE, &layout, &mut negative);
-        let zero_count = self.zero.load(Ordering::Relaxed);
+        let mut merged = Window::new(self.max_size);
+        let mut copy = Window::new(self.max_size);
+        let mut zero_count = 0u64;
+        let mut totals = Totals::default();
+        for shard in &self.shards {
+            shard.copy_into(&mut copy);
+            merged.merge(&copy);
+            zero_count = zero_count.wrapping_add(shard.zero.get());
+            totals.add(&shard.moments);
+        }
+        let (positive, positive_total) = merged.buckets(POSITIVE);
+        let (negative, negative_total) = merged.buckets(NEGATIVE);
         let count = zero_count
             .wrapping_add(positive_total)
             .wrapping_add(negative_total);
-        let recorded = |v: f64| v.is_finite().then_some(v).filter(|_| count > 0);
         f(&ExponentialHistogramPoint {
-            scale: layout.scale,
+            scale: merged.scale,
             zero_count,
             zero_threshold: 0.0,
             positive,
             negative,
             count,
-            sum: self.sum.load(),
-            min: recorded(self.min.load()),
-            max: recorded(self.max.load()),
+            sum: totals.sum,
+            min: totals.min(count),
+            max: totals.max(count),
         })
-    }
-
-    /// A sign's non-empty range of buckets, copied into `out`, and its total.
-    fn read_sign<'a>(
-        &self,
-        sign: usize,
-        layout: &Layout,
-        out: &'a mut [u64; MAX_EXPONENTIAL_BUCKETS],
-    ) -> (ExponentialBuckets<'a>, u64) {
-        let mut first = None;
-        let mut last = 0;
-        let mut total = 0u64;
-        for (i, bucket) in self.buckets(sign).iter().enumerate() {
-            let count = bucket.load(Ordering::Relaxed);
-            out[i] = count;
-            if count != 0 {
-                first.get_or_insert(i);
-                last = i;
-                total = total.wrapping_add(count);
-            }
-        }
-        match (first, layout.starts[sign]) {
-            (Some(first), Some(start)) => (
-                ExponentialBuckets {
-                    offset: start + first as i32,
-                    counts: &out[first..=last],
-                },
-                total,
-            ),
-            _ => (
-                ExponentialBuckets {
-                    offset: 0,
-                    counts: &[],
-                },
-                0,
-            ),
-        }
     }
 
     /// A copy of the current state, for snapshot structs and tests.
     pub fn snapshot(&self) -> ExponentialHistogramSnapshot {
         self.with_point(ExponentialHistogramSnapshot::from_point)
+    }
+}
+
+impl Shard {
+    fn new(max_size: usize) -> Self {
+        let buckets = || (0..max_size).map(|_| Tally::default()).collect();
+        Shard {
+            version: AtomicU64::new(0),
+            scale: AtomicI32::new(MAX_SCALE),
+            starts: [AtomicI32::new(EMPTY), AtomicI32::new(EMPTY)],
+            buckets: [buckets(), buckets()],
+            zero: Tally::default(),
+            moments: Moments::default(),
+        }
+    }
+
+    /// The rare path, on the owning thread: counts bucket `index` (at `scale`, the shard's)
+    /// after moving the buckets to a window (and a lower scale if need be) that holds it.
+    #[cold]
+    fn move_to_fit(&self, sign: usize, index: i32, scale: i32, max_size: usize) {
+        let mut window = Window::new(max_size);
+        self.read_into(&mut window);
+        window.add(sign, index, scale, 1);
+        // A seqlock's write side: odd while the buckets move, even again after.
+        let version = self.version.load(Ordering::Relaxed);
+        self.version
+            .store(version.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.scale.store(window.scale, Ordering::Relaxed);
+        for sign in [POSITIVE, NEGATIVE] {
+            let start = window.starts[sign].unwrap_or(EMPTY);
+            self.starts[sign].store(start, Ordering::Relaxed);
+            for (bucket, &count) in self.buckets[sign].iter().zip(&window.counts[sign]) {
+                bucket.set(count);
+            }
+        }
+        self.version
+            .store(version.wrapping_add(2), Ordering::Release);
+    }
+
+    /// A consistent copy of the buckets, from any thread: retried while the owner moves
+    /// them (a short, rare and finite state: a shard moves a few hundred times at most).
+    fn copy_into(&self, window: &mut Window) {
+        loop {
+            let before = self.version.load(Ordering::Acquire);
+            if before % 2 == 0 {
+                self.read_into(window);
+                fence(Ordering::Acquire);
+                if self.version.load(Ordering::Relaxed) == before {
+                    return;
+                }
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    fn read_into(&self, window: &mut Window) {
+        window.scale = self.scale.load(Ordering::Relaxed);
+        for sign in [POSITIVE, NEGATIVE] {
+            let start = self.starts[sign].load(Ordering::Relaxed);
+            window.starts[sign] = (start != EMPTY).then_some(start);
+            for (count, bucket) in window.counts[sign]
+                .iter_mut()
+                .zip(self.buckets[sign].iter())
+            {
+                *count = bucket.get();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ExponentialHistogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.with_point(|point| {
+            f.debug_struct("ExponentialHistogram")
+                .field("scale", &point.scale)
+                .field("count", &point.count)
+                .field("sum", &point.sum)
+                .finish()
+        })
     }
 }
 

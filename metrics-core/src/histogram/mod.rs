@@ -1,12 +1,13 @@
 //! Histograms for hot paths and their plain-data snapshots: [`Histogram`] (explicit
 //! buckets) and [`ExponentialHistogram`] (OpenTelemetry's base-2 exponential buckets).
 
-mod atomic;
 mod explicit;
 mod exponential;
 mod exponential_snapshot;
 mod mapping;
+mod shard;
 mod snapshot;
+mod window;
 
 pub use explicit::Histogram;
 pub use exponential::{
