@@ -2,9 +2,12 @@
 //! and prometheus-client's `Histogram::observe`, with the same bounds (Prometheus' default
 //! buckets, `Histogram::DEFAULT_BOUNDS`); and `ExponentialHistogram::record`. Each routine
 //! records the same 1,000 values spread over every bucket, so figures are per 1,000 records.
+//! `record_2_threads` has two threads record 20,000 values each into one histogram at once
+//! (thread start included, the same for every routine): what a contended hot path costs.
 //!
 //! ```text
 //! BENCH_PAIRED=record_1000 cargo bench --bench histogram_record
+//! BENCH_PAIRED=record_2_threads BENCH_ROUNDS=31 cargo bench --bench histogram_record
 //! cargo bench --bench histogram_record -- --warm-up-time 1 --measurement-time 2
 //! scripts/callgrind.py histogram_record
 //! ```
@@ -12,6 +15,7 @@
 mod support;
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use metrics_core::{ExponentialHistogram, Histogram};
 use opentelemetry::metrics::MeterProvider;
@@ -75,6 +79,55 @@ fn record() -> [Routine; 4] {
     ]
 }
 
+/// Two threads recording 20 rounds of the 1,000 values each into `histogram` at once.
+fn two_threads<H: Send + Sync + 'static>(
+    name: &'static str,
+    histogram: H,
+    record: fn(&H, f64),
+) -> Routine {
+    let histogram = Arc::new(histogram);
+    let values: Arc<[f64]> = values().into();
+    Routine::new("record_2_threads", name, move || {
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..20 {
+                        for &value in values.iter() {
+                            record(black_box(&histogram), black_box(value));
+                        }
+                    }
+                });
+            }
+        });
+    })
+}
+
+fn contended() -> [Routine; 3] {
+    let bounds = Histogram::DEFAULT_BOUNDS;
+    let provider = SdkMeterProvider::builder()
+        .with_reader(ManualReader::builder().build())
+        .build();
+    let sdk = provider
+        .meter("bench")
+        .f64_histogram("latency")
+        .with_boundaries(bounds.to_vec())
+        .build();
+    // The provider lives as long as the bench: the instrument records into its pipeline.
+    std::mem::forget(provider);
+    [
+        two_threads("metrics_core", Histogram::new(), Histogram::record),
+        two_threads("opentelemetry_sdk", sdk, |h, v| h.record(v, &[])),
+        two_threads(
+            "prometheus_client",
+            prometheus_client::metrics::histogram::Histogram::new(bounds.iter().copied()),
+            |h, v| h.observe(v),
+        ),
+    ]
+}
+
 fn main() {
-    support::main(|| record().into_iter().collect(), |_, _| {});
+    support::main(
+        || record().into_iter().chain(contended()).collect(),
+        |_, _| {},
+    );
 }

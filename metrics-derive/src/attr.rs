@@ -5,6 +5,7 @@
 
 use proc_macro2::{Span, TokenTree};
 use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
 use syn::{Attribute, LitStr, Token};
 
 use metrics_rules::{COUNTER, EXPONENTIAL_HISTOGRAM, GAUGE, HISTOGRAM, UP_DOWN_COUNTER};
@@ -378,13 +379,7 @@ fn string_value(meta: &ParseNestedMeta, key: &str, errors: &mut Errors) -> Optio
         skip_value(meta, errors);
         return None;
     }
-    let input = match meta.value() {
-        Ok(input) => input,
-        Err(error) => {
-            errors.push(error);
-            return None;
-        }
-    };
+    let input = value_input(meta, errors)?;
     if input.peek(LitStr) {
         match input.parse::<LitStr>() {
             Ok(lit) => return Some(lit),
@@ -403,6 +398,11 @@ fn string_value(meta: &ParseNestedMeta, key: &str, errors: &mut Errors) -> Optio
 
 /// Reads `label = "key"` or `label = ("key", "key2", ...)`; records an error and returns
 /// `None` for anything else.
+/// The input after `key =`, or `None` with the error recorded.
+fn value_input<'a>(meta: &ParseNestedMeta<'a>, errors: &mut Errors) -> Option<ParseStream<'a>> {
+    meta.value().map_err(|error| errors.push(error)).ok()
+}
+
 fn labels_value(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Labels> {
     if !meta.input.peek(Token![=]) || meta.input.peek2(LitStr) {
         return string_value(meta, LABEL, errors).map(|key| Labels {
@@ -410,13 +410,7 @@ fn labels_value(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Labels> {
             keys: vec![key],
         });
     }
-    let input = match meta.value() {
-        Ok(input) => input,
-        Err(error) => {
-            errors.push(error);
-            return None;
-        }
-    };
+    let input = value_input(meta, errors)?;
     let span = input.span();
     let parsed = (|| {
         let content;
@@ -447,13 +441,7 @@ fn buckets_value(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Buckets>
         skip_value(meta, errors);
         return None;
     }
-    let input = match meta.value() {
-        Ok(input) => input,
-        Err(error) => {
-            errors.push(error);
-            return None;
-        }
-    };
+    let input = value_input(meta, errors)?;
     let span = input.span();
     let parsed = (|| {
         let content;
