@@ -4,6 +4,7 @@
 //! records the same 1,000 values spread over every bucket, so figures are per 1,000 records.
 //! `record_2_threads` has two threads record 20,000 values each into one histogram at once
 //! (thread start included, the same for every routine): what a contended hot path costs.
+//! `read` takes a snapshot of each histogram type holding the 1,000 values: an export's cost.
 //!
 //! ```text
 //! BENCH_PAIRED=record_1000 cargo bench --bench histogram_record
@@ -125,9 +126,32 @@ fn contended() -> [Routine; 3] {
     ]
 }
 
+fn read() -> [Routine; 2] {
+    let explicit = Histogram::new();
+    let exponential = ExponentialHistogram::new();
+    for value in values() {
+        explicit.record(value);
+        exponential.record(value);
+    }
+    [
+        Routine::new("read", "explicit", move || {
+            black_box(black_box(&explicit).snapshot());
+        }),
+        Routine::new("read", "exponential", move || {
+            black_box(black_box(&exponential).snapshot());
+        }),
+    ]
+}
+
 fn main() {
     support::main(
-        || record().into_iter().chain(contended()).collect(),
+        || {
+            record()
+                .into_iter()
+                .chain(contended())
+                .chain(read())
+                .collect()
+        },
         |_, _| {},
     );
 }

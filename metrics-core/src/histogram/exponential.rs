@@ -126,12 +126,18 @@ impl ExponentialHistogram {
     /// Calls `f` with every thread's buckets merged, on the stack.
     fn with_point<R>(&self, f: impl FnOnce(&ExponentialHistogramPoint<'_>) -> R) -> R {
         let mut merged = Window::new(self.max_size);
-        let mut copy = Window::new(self.max_size);
+        let mut copy = None;
         let mut zero_count = 0u64;
         let mut totals = Totals::default();
-        for shard in &self.shards {
-            shard.copy_into(&mut copy);
-            merged.merge(&copy);
+        for (n, shard) in self.shards.iter().enumerate() {
+            // The first shard is copied as it is; later ones are merged into it.
+            if n == 0 {
+                shard.copy_into(&mut merged);
+            } else {
+                let copy = copy.get_or_insert_with(|| Window::new(self.max_size));
+                shard.copy_into(copy);
+                merged.merge(copy);
+            }
             zero_count = zero_count.wrapping_add(shard.zero.get());
             totals.add(&shard.moments);
         }
