@@ -30,6 +30,20 @@ fn values() -> Vec<f64> {
         .collect()
 }
 
+/// The SDK's synchronous histogram, aggregated with `bounds`; the provider's reader keeps the
+/// pipeline alive and is never collected during the measurement.
+fn sdk_histogram(bounds: &[f64]) -> (SdkMeterProvider, opentelemetry::metrics::Histogram<f64>) {
+    let provider = SdkMeterProvider::builder()
+        .with_reader(ManualReader::builder().build())
+        .build();
+    let histogram = provider
+        .meter("bench")
+        .f64_histogram("latency")
+        .with_boundaries(bounds.to_vec())
+        .build();
+    (provider, histogram)
+}
+
 fn record() -> [Routine; 4] {
     let group = "record_1000";
     let bounds = Histogram::DEFAULT_BOUNDS;
@@ -40,16 +54,7 @@ fn record() -> [Routine; 4] {
     let exponential = ExponentialHistogram::new();
     let exponential_values = values();
 
-    // The SDK's synchronous histogram, aggregated with the same bounds; the reader keeps the
-    // pipeline alive and is never collected during the measurement.
-    let provider = SdkMeterProvider::builder()
-        .with_reader(ManualReader::builder().build())
-        .build();
-    let sdk = provider
-        .meter("bench")
-        .f64_histogram("latency")
-        .with_boundaries(bounds.to_vec())
-        .build();
+    let (provider, sdk) = sdk_histogram(bounds);
     let sdk_values = values();
 
     let client = prometheus_client::metrics::histogram::Histogram::new(bounds.iter().copied());
@@ -105,14 +110,7 @@ fn two_threads<H: Send + Sync + 'static>(
 
 fn contended() -> [Routine; 3] {
     let bounds = Histogram::DEFAULT_BOUNDS;
-    let provider = SdkMeterProvider::builder()
-        .with_reader(ManualReader::builder().build())
-        .build();
-    let sdk = provider
-        .meter("bench")
-        .f64_histogram("latency")
-        .with_boundaries(bounds.to_vec())
-        .build();
+    let (provider, sdk) = sdk_histogram(bounds);
     // The provider lives as long as the bench: the instrument records into its pipeline.
     std::mem::forget(provider);
     [
