@@ -538,3 +538,53 @@ fn an_unrecorded_histogram_is_about_530_bytes() {
         assert!((512..=544).contains(&size), "{size} bytes");
     }
 }
+
+/// Shards merge to what one histogram fed every value in one thread holds: the same scale,
+/// offsets and bucket counts, whichever thread recorded which value.
+#[test]
+fn shards_merge_to_what_one_thread_would_record() {
+    let value = |i: u32| {
+        let magnitude = 1.0001f64.powi(i as i32) * 1e-3;
+        if i % 3 == 0 {
+            -magnitude
+        } else {
+            magnitude
+        }
+    };
+    let one = ExponentialHistogram::with_max_size(40);
+    (0..4000).for_each(|i| one.record(value(i)));
+    let sharded = Arc::new(ExponentialHistogram::with_max_size(40));
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            let sharded = Arc::clone(&sharded);
+            // Each thread gets a quarter of the range: its shard keeps a finer scale than
+            // the whole range allows, which the merge has to lower.
+            std::thread::spawn(move || {
+                (t * 1000..(t + 1) * 1000).for_each(|i| sharded.record(value(i)))
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let (one, sharded) = (one.snapshot(), sharded.snapshot());
+    assert_eq!(one.count, 4000);
+    assert_eq!(
+        (
+            one.scale,
+            one.positive_offset,
+            &one.positive_counts,
+            one.negative_offset,
+            &one.negative_counts
+        ),
+        (
+            sharded.scale,
+            sharded.positive_offset,
+            &sharded.positive_counts,
+            sharded.negative_offset,
+            &sharded.negative_counts
+        ),
+    );
+    assert_eq!(
+        (one.min, one.max, one.count),
+        (sharded.min, sharded.max, sharded.count)
+    );
+}
