@@ -5,7 +5,7 @@ use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{DeltaKinds, NumberValue, PreparedMetric};
-use super::walk::{walk, Attributes, OtlpPoint, Sink};
+use super::walk::{walk, Attributes, Distribution, Sink};
 use crate::labels::LabelValue;
 use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visitor};
 
@@ -158,7 +158,50 @@ impl Sink for JsonSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: OtlpPoint<'_>) {
+    fn number_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: NumberValue,
+    ) {
+        let out = self.begin_point(metric, attributes);
+        // Writing into a Vec cannot fail.
+        match value {
+            NumberValue::Int(v) => {
+                out.extend_from_slice(b"\"asInt\":\"");
+                let _ = CompactFormatter.write_i64(out, v);
+                out.extend_from_slice(b"\"}");
+            }
+            NumberValue::Double(v) => {
+                out.extend_from_slice(b"\"asDouble\":");
+                let _ = CompactFormatter.write_f64(out, v);
+                out.push(b'}');
+            }
+        }
+    }
+
+    fn distribution_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: Distribution<'_>,
+    ) {
+        let out = self.begin_point(metric, attributes);
+        match value {
+            Distribution::Histogram(point) => histogram(out, point),
+            Distribution::Exponential(point) => exponential(out, point),
+        }
+    }
+
+    fn end_metric(&mut self, _metric: &PreparedMetric) {
+        self.out.extend_from_slice(b"]}}");
+    }
+}
+
+impl JsonSink<'_> {
+    /// Opens a point: its attributes and times, up to its value's members.
+    #[inline]
+    fn begin_point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>) -> &mut Vec<u8> {
         let out = &mut *self.out;
         if !self.first_point {
             out.push(b',');
@@ -184,25 +227,7 @@ impl Sink for JsonSink<'_> {
             _ => &self.times,
         };
         out.extend_from_slice(times.for_metric(metric));
-        // Writing into a Vec cannot fail.
-        match value {
-            OtlpPoint::Histogram(point) => histogram(out, point),
-            OtlpPoint::Exponential(point) => exponential(out, point),
-            OtlpPoint::Number(NumberValue::Int(v)) => {
-                out.extend_from_slice(b"\"asInt\":\"");
-                let _ = CompactFormatter.write_i64(out, v);
-                out.extend_from_slice(b"\"}");
-            }
-            OtlpPoint::Number(NumberValue::Double(v)) => {
-                out.extend_from_slice(b"\"asDouble\":");
-                let _ = CompactFormatter.write_f64(out, v);
-                out.push(b'}');
-            }
-        }
-    }
-
-    fn end_metric(&mut self, _metric: &PreparedMetric) {
-        self.out.extend_from_slice(b"]}}");
+        out
     }
 }
 
