@@ -101,6 +101,7 @@ impl Times {
         self.len += before - rest.len();
     }
 
+    #[inline]
     fn for_metric(&self, metric: &PreparedMetric) -> &[u8] {
         let from = if metric.is_sum { 0 } else { self.time_at };
         &self.bytes[from..self.len]
@@ -210,17 +211,12 @@ impl JsonSink<'_> {
         if attributes.is_empty() {
             out.push(b'{');
         } else {
-            out.extend_from_slice(b"{\"attributes\":[");
-            let pairs = attributes.pairs(&metric.json_keys, OVERFLOW_KEY);
-            for (i, (key, label)) in pairs.enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            // Each prepared key opens the list or closes the attribute before it.
+            for (key, label) in attributes.pairs(&metric.json_keys, OVERFLOW_KEY) {
                 out.extend_from_slice(key);
                 any_value(out, label);
-                out.extend_from_slice(b"}}");
             }
-            out.extend_from_slice(b"],");
+            out.extend_from_slice(b"}}],");
         }
         let times = match &self.delta_times {
             Some((delta, kinds)) if metric.is_delta(*kinds) => delta,
@@ -231,8 +227,12 @@ impl JsonSink<'_> {
     }
 }
 
-/// The overflow attribute's opening up to its value, as prepared keys open theirs.
-const OVERFLOW_KEY: &[u8] = b"{\"key\":\"otel.metric.overflow\",\"value\":{";
+/// What opens a point's list of attributes.
+pub(super) const ATTRIBUTES: &[u8] = b"{\"attributes\":[";
+
+/// The list of attributes opened and the overflow attribute's opening up to its value, as
+/// a metric's first prepared key opens its own: the overflow attribute is always alone.
+const OVERFLOW_KEY: &[u8] = b"{\"attributes\":[{\"key\":\"otel.metric.overflow\",\"value\":{";
 
 /// An `AnyValue`'s member: `"stringValue":..`, `"intValue":".."` (64-bit integers are
 /// strings in OTLP/JSON) or `"boolValue":..`.
@@ -380,8 +380,8 @@ mod overflow_tests {
     use super::*;
 
     #[test]
-    fn the_overflow_key_opens_the_attribute_as_prepared_keys_do() {
-        let mut head = b"{\"key\":".to_vec();
+    fn the_overflow_key_opens_the_list_and_the_attribute_as_a_first_prepared_key_does() {
+        let mut head = [ATTRIBUTES, b"{\"key\":"].concat();
         string(&mut head, crate::family::OVERFLOW_ATTRIBUTE);
         head.extend_from_slice(b",\"value\":{");
         assert_eq!(head, OVERFLOW_KEY);
