@@ -75,9 +75,10 @@ impl Number {
 /// Receives a group's values from [`MetricsGroup::visit`].
 ///
 /// Metrics arrive in schema order. For each metric the visitor gets zero or more
-/// [`point`](Visitor::point) (or [`number_point`](Visitor::number_point)) calls, then [`advance(1)`](Visitor::advance); an absent nested
-/// group (`None`) is a single `advance` over all of its metrics. A visitor that keeps a cursor
-/// into [`GroupSchema::metrics`] therefore always knows which metric a point belongs to.
+/// [`point`](Visitor::point) (or [`number_point`](Visitor::number_point)) calls, then
+/// [`advance(1)`](Visitor::advance); an absent nested group (`None`) is a single `advance`
+/// over all of its metrics. A visitor that keeps a cursor into [`GroupSchema::metrics`]
+/// therefore always knows which metric a point belongs to.
 pub trait Visitor {
     /// One point of the current metric. `labels` are its attribute values, in the order of
     /// the metric's [`labels`](crate::schema::MetricDescriptor::labels) keys (empty for a

@@ -122,10 +122,7 @@ impl<'a, S: Sink> Walker<'a, S> {
         }
     }
 
-    // A point that does not fit its metric (only a hand-written visit gives one) or that
-    // OTLP cannot carry (NaN, a malformed histogram) is left out. Attributes beyond the
-    // metric's keys are left out by the sinks, which pair values with keys.
-
+    /// [`emit`](Self::emit) for a number, without the match on the kind of point.
     #[inline]
     fn number(&mut self, attributes: Attributes<'_>, value: Number) {
         let Some(metric) = self.metric().filter(|metric| metric.numeric) else {
@@ -138,6 +135,10 @@ impl<'a, S: Sink> Walker<'a, S> {
         self.sink.number_point(metric, attributes, value);
     }
 
+    /// Hands the sink a point that fits its metric and that OTLP can carry. Others are left
+    /// out: a point of another kind than its metric's (only a hand-written visit gives one),
+    /// NaN, a malformed histogram. Attributes beyond the metric's keys are left out by the
+    /// sinks, which pair values with keys.
     fn emit(&mut self, attributes: Attributes<'_>, value: PointValue<'_>) {
         let Some(metric) = self.metric() else {
             return;
