@@ -75,14 +75,25 @@ impl Number {
 /// Receives a group's values from [`MetricsGroup::visit`].
 ///
 /// Metrics arrive in schema order. For each metric the visitor gets zero or more
-/// [`point`](Visitor::point) calls, then [`advance(1)`](Visitor::advance); an absent nested
-/// group (`None`) is a single `advance` over all of its metrics. A visitor that keeps a cursor
-/// into [`GroupSchema::metrics`] therefore always knows which metric a point belongs to.
+/// [`point`](Visitor::point) (or [`number_point`](Visitor::number_point)) calls, then
+/// [`advance(1)`](Visitor::advance); an absent nested group (`None`) is a single `advance`
+/// over all of its metrics. A visitor that keeps a cursor into [`GroupSchema::metrics`]
+/// therefore always knows which metric a point belongs to.
 pub trait Visitor {
     /// One point of the current metric. `labels` are its attribute values, in the order of
     /// the metric's [`labels`](crate::schema::MetricDescriptor::labels) keys (empty for a
     /// metric that is not a map); both `labels` and `value` live on the caller's stack.
     fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>);
+
+    /// A [`point`](Visitor::point) whose value is a [`Number`], as counters, gauges and
+    /// up-down counters give: a method of its own so that an encoder's common case takes the
+    /// number without the wider [`PointValue`] or a match on the kind of point.
+    ///
+    /// The default hands it to `point` as [`PointValue::Number`].
+    #[inline]
+    fn number_point(&mut self, labels: &[LabelValue<'_>], value: Number) {
+        self.point(labels, PointValue::Number(value));
+    }
 
     /// The overflow point of the current metric: what a capped [`Family`](crate::Family)
     /// recorded for the keys beyond its cap. It carries one attribute,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::json::JsonFormat;
 use crate::labels::LabelValue;
 use crate::schema::ValueType;
-use crate::{Number, PointValue, Visitor};
+use crate::{Number, Visitor};
 
 /// A type that can be the value of one metric field.
 ///
@@ -66,7 +66,7 @@ pub trait MetricValue {
     #[inline]
     fn visit_point(&self, labels: &[LabelValue<'_>], visitor: &mut dyn Visitor) {
         if let Some(value) = self.metric_value() {
-            visitor.point(labels, PointValue::Number(value));
+            visitor.number_point(labels, value);
         }
     }
 

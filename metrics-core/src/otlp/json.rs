@@ -5,14 +5,53 @@ use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{DeltaKinds, NumberValue, PreparedMetric};
-use super::walk::{walk, Attributes, OtlpPoint, Sink};
+use super::walk::{walk, Attributes, Distribution, Sink};
 use crate::labels::LabelValue;
 use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visitor};
 
 /// Appends `value` as a JSON string, escaped as serde_json escapes.
+#[inline]
 pub(super) fn string(out: &mut Vec<u8>, value: &str) {
+    // Label values rarely need escaping: such a string is its bytes between quotes, copied
+    // at once rather than through serde_json's writer, a call per run of plain bytes.
+    if !needs_escape(value.as_bytes()) {
+        out.reserve(value.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Serializing a `str` into a Vec cannot fail, and allocates nothing but the Vec's growth.
     let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// Whether serde_json escapes any of `bytes` in a string: a control character, the quote or
+/// the backslash. Eight bytes at a time (the last eight overlapping the ones before), as a
+/// byte at a time costs more than the copy.
+#[inline]
+fn needs_escape(bytes: &[u8]) -> bool {
+    let Some(last) = bytes.len().checked_sub(8) else {
+        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    };
+    let word = |at: usize| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(word)
+    };
+    (0..last).step_by(8).any(|at| word_needs_escape(word(at))) || word_needs_escape(word(last))
+}
+
+/// [`needs_escape`] for eight bytes, with the bit tricks of "Bit Twiddling Hacks" (`hasless`,
+/// `haszero`): exact on whether any byte matches, whatever the others.
+#[inline]
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    let less_than = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+    let control = less_than(word, 0x20);
+    let quote = less_than(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = less_than(word ^ (ONES * u64::from(b'\\')), 1);
+    control | quote | backslash != 0
 }
 
 /// Appends `{"key":..,"value":{"stringValue":..}}`.
@@ -62,6 +101,7 @@ impl Times {
         self.len += before - rest.len();
     }
 
+    #[inline]
     fn for_metric(&self, metric: &PreparedMetric) -> &[u8] {
         let from = if metric.is_sum { 0 } else { self.time_at };
         &self.bytes[from..self.len]
@@ -119,46 +159,38 @@ impl Sink for JsonSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: OtlpPoint<'_>) {
-        let out = &mut *self.out;
-        if !self.first_point {
-            out.push(b',');
-        }
-        self.first_point = false;
-        if attributes.is_empty() {
-            out.push(b'{');
-        } else {
-            out.extend_from_slice(b"{\"attributes\":[");
-            let pairs = attributes.pairs(&metric.json_keys, OVERFLOW_KEY);
-            for (i, (key, label)) in pairs.enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(key);
-                any_value(out, label);
-                out.extend_from_slice(b"}}");
-            }
-            out.extend_from_slice(b"],");
-        }
-        let times = match &self.delta_times {
-            Some((delta, kinds)) if metric.is_delta(*kinds) => delta,
-            _ => &self.times,
-        };
-        out.extend_from_slice(times.for_metric(metric));
+    fn number_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: NumberValue,
+    ) {
+        let out = self.begin_point(metric, attributes);
         // Writing into a Vec cannot fail.
         match value {
-            OtlpPoint::Histogram(point) => histogram(out, point),
-            OtlpPoint::Exponential(point) => exponential(out, point),
-            OtlpPoint::Number(NumberValue::Int(v)) => {
+            NumberValue::Int(v) => {
                 out.extend_from_slice(b"\"asInt\":\"");
                 let _ = CompactFormatter.write_i64(out, v);
                 out.extend_from_slice(b"\"}");
             }
-            OtlpPoint::Number(NumberValue::Double(v)) => {
+            NumberValue::Double(v) => {
                 out.extend_from_slice(b"\"asDouble\":");
                 let _ = CompactFormatter.write_f64(out, v);
                 out.push(b'}');
             }
+        }
+    }
+
+    fn distribution_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: Distribution<'_>,
+    ) {
+        let out = self.begin_point(metric, attributes);
+        match value {
+            Distribution::Histogram(point) => histogram(out, point),
+            Distribution::Exponential(point) => exponential(out, point),
         }
     }
 
@@ -167,8 +199,40 @@ impl Sink for JsonSink<'_> {
     }
 }
 
-/// The overflow attribute's opening up to its value, as prepared keys open theirs.
-const OVERFLOW_KEY: &[u8] = b"{\"key\":\"otel.metric.overflow\",\"value\":{";
+impl JsonSink<'_> {
+    /// Opens a point: its attributes and times, up to its value's members.
+    #[inline]
+    fn begin_point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>) -> &mut Vec<u8> {
+        let out = &mut *self.out;
+        if !self.first_point {
+            out.push(b',');
+        }
+        self.first_point = false;
+        if attributes.is_empty() {
+            out.push(b'{');
+        } else {
+            // Each prepared key opens the list or closes the attribute before it.
+            for (key, label) in attributes.pairs(&metric.json_keys, OVERFLOW_KEY) {
+                out.extend_from_slice(key);
+                any_value(out, label);
+            }
+            out.extend_from_slice(b"}}],");
+        }
+        let times = match &self.delta_times {
+            Some((delta, kinds)) if metric.is_delta(*kinds) => delta,
+            _ => &self.times,
+        };
+        out.extend_from_slice(times.for_metric(metric));
+        out
+    }
+}
+
+/// What opens a point's list of attributes.
+pub(super) const ATTRIBUTES: &[u8] = b"{\"attributes\":[";
+
+/// The list of attributes opened and the overflow attribute's opening up to its value, as
+/// a metric's first prepared key opens its own: the overflow attribute is always alone.
+const OVERFLOW_KEY: &[u8] = b"{\"attributes\":[{\"key\":\"otel.metric.overflow\",\"value\":{";
 
 /// An `AnyValue`'s member: `"stringValue":..`, `"intValue":".."` (64-bit integers are
 /// strings in OTLP/JSON) or `"boolValue":..`.
@@ -279,12 +343,45 @@ fn buckets_json(out: &mut Vec<u8>, buckets: &ExponentialBuckets<'_>) {
 }
 
 #[cfg(test)]
+mod string_tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for value in [
+            "",
+            "worker-000123",
+            "quote \" and backslash \\",
+            "tab\tnewline\n\u{1}\u{1f}",
+            "\u{7f} del, é, 日本, 🦀",
+            "\"",
+            "eight by",
+            "sixteen bytes ok",
+            "\u{1}seven ninths",
+            "nine byt\\",
+            "long label value with a quote \" in the second word",
+            "long label value with a quote in the last word\"",
+        ] {
+            let mut out = b"[".to_vec();
+            string(&mut out, value);
+            let mut expected = b"[".to_vec();
+            serde_json::to_writer(&mut expected, value).unwrap();
+            assert_eq!(
+                String::from_utf8(out),
+                String::from_utf8(expected),
+                "{value:?}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
 mod overflow_tests {
     use super::*;
 
     #[test]
-    fn the_overflow_key_opens_the_attribute_as_prepared_keys_do() {
-        let mut head = b"{\"key\":".to_vec();
+    fn the_overflow_key_opens_the_list_and_the_attribute_as_a_first_prepared_key_does() {
+        let mut head = [ATTRIBUTES, b"{\"key\":"].concat();
         string(&mut head, crate::family::OVERFLOW_ATTRIBUTE);
         head.extend_from_slice(b",\"value\":{");
         assert_eq!(head, OVERFLOW_KEY);

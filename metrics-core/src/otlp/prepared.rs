@@ -59,7 +59,9 @@ pub(super) struct PreparedMetric {
     pub(super) json_head: Box<[u8]>,
     /// A counter's or histogram's head with delta temporality; empty for other kinds.
     pub(super) json_head_delta: Box<[u8]>,
-    /// Each attribute's opening up to its value: `{"key":..,"value":{`.
+    /// Each attribute's opening up to its value, `{"key":..,"value":{`, after what comes
+    /// before it: the list's opening `{"attributes":[` for the first, the previous
+    /// attribute's closing `}},` for the others. Written whole with each point.
     pub(super) json_keys: Box<[Box<[u8]>]>,
 }
 
@@ -113,8 +115,10 @@ impl PreparedMetric {
         let json_keys = descriptor
             .labels
             .iter()
-            .map(|key| {
-                let mut head = b"{\"key\":".to_vec();
+            .enumerate()
+            .map(|(i, key)| {
+                let before: &[u8] = if i == 0 { json::ATTRIBUTES } else { b"}}," };
+                let mut head = [before, b"{\"key\":"].concat();
                 json::string(&mut head, key);
                 head.extend_from_slice(b",\"value\":{");
                 head.into_boxed_slice()

@@ -13,7 +13,7 @@
 
 use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{DeltaKinds, NumberValue, Prepared, PreparedMetric};
-use super::walk::{walk, Attributes, OtlpPoint, Sink};
+use super::walk::{walk, Attributes, Distribution, Sink};
 use super::wire::{self, Nested};
 use crate::labels::LabelValue;
 use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visitor};
@@ -114,12 +114,12 @@ impl Sink for ProtobufSink<'_> {
     }
 
     #[inline]
-    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: OtlpPoint<'_>) {
-        let value = match value {
-            OtlpPoint::Number(value) => value,
-            OtlpPoint::Histogram(point) => return self.histogram(metric, attributes, point),
-            OtlpPoint::Exponential(point) => return self.exponential(metric, attributes, point),
-        };
+    fn number_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: NumberValue,
+    ) {
         let (times, tail) = times_and_tail(&self.times, self.delta_times.as_ref(), metric);
         let point_len = point_len(times);
         let out = &mut *self.out;
@@ -161,6 +161,18 @@ impl Sink for ProtobufSink<'_> {
         wire::varint(out, (point_len + attributes_len(metric, attributes)) as u64);
         point_body(out, times, value);
         write_attributes(out, 7, metric, attributes);
+    }
+
+    fn distribution_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: Distribution<'_>,
+    ) {
+        match value {
+            Distribution::Histogram(point) => self.histogram(metric, attributes, point),
+            Distribution::Exponential(point) => self.exponential(metric, attributes, point),
+        }
     }
 
     fn end_metric(&mut self, metric: &PreparedMetric) {

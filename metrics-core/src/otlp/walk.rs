@@ -3,13 +3,11 @@
 
 use super::prepared::{Data, NumberValue, PreparedMetric};
 use crate::labels::LabelValue;
-use crate::{ExponentialHistogramPoint, HistogramPoint, PointValue, Visitor};
+use crate::{ExponentialHistogramPoint, HistogramPoint, Number, PointValue, Visitor};
 
-/// A point as OTLP carries it.
+/// A histogram point as OTLP carries it.
 #[derive(Clone, Copy)]
-pub(super) enum OtlpPoint<'a> {
-    /// A Gauge's or Sum's `NumberDataPoint` value.
-    Number(NumberValue),
+pub(super) enum Distribution<'a> {
     /// A `HistogramDataPoint`'s distribution.
     Histogram(&'a HistogramPoint<'a>),
     /// An `ExponentialHistogramDataPoint`'s distribution.
@@ -51,9 +49,21 @@ impl<'a> Attributes<'a> {
 pub(super) trait Sink {
     /// A metric with at least one point starts.
     fn begin_metric(&mut self, metric: &PreparedMetric);
-    /// One of its points, with as many attribute values as the metric has keys (none for a
-    /// metric that is not a map), or the overflow attribute.
-    fn point(&mut self, metric: &PreparedMetric, attributes: Attributes<'_>, value: OtlpPoint<'_>);
+    /// One of its points, a Gauge's or Sum's number, with as many attribute values as the
+    /// metric has keys (none for a metric that is not a map), or the overflow attribute.
+    fn number_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: NumberValue,
+    );
+    /// One of its points, a histogram's, with its attributes as for a number.
+    fn distribution_point(
+        &mut self,
+        metric: &PreparedMetric,
+        attributes: Attributes<'_>,
+        value: Distribution<'_>,
+    );
     /// The metric started last ends.
     fn end_metric(&mut self, metric: &PreparedMetric);
 }
@@ -95,48 +105,72 @@ impl<S: Sink> Walker<'_, S> {
     }
 }
 
-impl<S: Sink> Walker<'_, S> {
+impl<'a, S: Sink> Walker<'a, S> {
+    /// The metric the next point belongs to; none for a visit with more points than its
+    /// schema has metrics, which has nothing to name them by.
     #[inline]
-    fn emit(&mut self, attributes: Attributes<'_>, value: PointValue<'_>) {
-        // A visit with more points than its schema has metrics: nothing to name them by.
-        let Some(metric) = self.metrics.get(self.cursor) else {
-            return;
-        };
-        // A point that does not fit its metric (only a hand-written visit gives one) or that
-        // OTLP cannot carry (NaN, a malformed histogram) is left out. Attributes beyond the
-        // metric's keys are left out by the sinks, which pair values with keys.
-        let value = match value {
-            PointValue::Number(value) if metric.numeric => {
-                match NumberValue::new(metric.value_type, value) {
-                    Some(value) => OtlpPoint::Number(value),
-                    None => return,
-                }
-            }
-            PointValue::Histogram(point)
-                if metric.data == Data::Histogram
-                    && point.bucket_counts.len() == point.bounds.len() + 1 =>
-            {
-                OtlpPoint::Histogram(point)
-            }
-            PointValue::ExponentialHistogram(point)
-                if metric.data == Data::ExponentialHistogram =>
-            {
-                OtlpPoint::Exponential(point)
-            }
-            _ => return,
-        };
+    fn metric(&self) -> Option<&'a PreparedMetric> {
+        self.metrics.get(self.cursor)
+    }
+
+    /// Begins `metric` at its first point.
+    #[inline]
+    fn begin(&mut self, metric: &PreparedMetric) {
         if !self.open {
             self.open = true;
             self.sink.begin_metric(metric);
         }
-        self.sink.point(metric, attributes, value);
+    }
+
+    /// [`emit`](Self::emit) for a number, without the match on the kind of point.
+    #[inline]
+    fn number(&mut self, attributes: Attributes<'_>, value: Number) {
+        let Some(metric) = self.metric().filter(|metric| metric.numeric) else {
+            return;
+        };
+        let Some(value) = NumberValue::new(metric.value_type, value) else {
+            return;
+        };
+        self.begin(metric);
+        self.sink.number_point(metric, attributes, value);
+    }
+
+    /// Hands the sink a point that fits its metric and that OTLP can carry. Others are left
+    /// out: a point of another kind than its metric's (only a hand-written visit gives one),
+    /// NaN, a malformed histogram. Attributes beyond the metric's keys are left out by the
+    /// sinks, which pair values with keys.
+    fn emit(&mut self, attributes: Attributes<'_>, value: PointValue<'_>) {
+        let Some(metric) = self.metric() else {
+            return;
+        };
+        let value = match value {
+            PointValue::Number(value) => return self.number(attributes, value),
+            PointValue::Histogram(point)
+                if metric.data == Data::Histogram
+                    && point.bucket_counts.len() == point.bounds.len() + 1 =>
+            {
+                Distribution::Histogram(point)
+            }
+            PointValue::ExponentialHistogram(point)
+                if metric.data == Data::ExponentialHistogram =>
+            {
+                Distribution::Exponential(point)
+            }
+            _ => return,
+        };
+        self.begin(metric);
+        self.sink.distribution_point(metric, attributes, value);
     }
 }
 
 impl<S: Sink> Visitor for Walker<'_, S> {
-    #[inline]
     fn point(&mut self, labels: &[LabelValue<'_>], value: PointValue<'_>) {
         self.emit(Attributes::Keys(labels), value);
+    }
+
+    #[inline]
+    fn number_point(&mut self, labels: &[LabelValue<'_>], value: Number) {
+        self.number(Attributes::Keys(labels), value);
     }
 
     fn overflow_point(&mut self, value: PointValue<'_>) {

@@ -26,8 +26,12 @@ pub(super) const fn varint_key(field: u8) -> u8 {
 /// The bytes `value` takes as a varint.
 #[inline]
 pub(super) const fn varint_len(value: u64) -> usize {
-    // Seven bits a byte; 0 takes one byte.
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+    // Most lengths in a request take one byte: said at once, without the division.
+    if value < 0x80 {
+        return 1;
+    }
+    // Seven bits a byte.
+    (64 - value.leading_zeros() as usize).div_ceil(7)
 }
 
 /// Appends `value` as a varint.
@@ -41,6 +45,7 @@ pub(super) fn varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 /// Appends a length-delimited field holding `bytes` (a string or an encoded message).
+#[inline]
 pub(super) fn bytes_field(out: &mut Vec<u8>, field: u8, bytes: &[u8]) {
     out.push(len_key(field));
     varint(out, bytes.len() as u64);
