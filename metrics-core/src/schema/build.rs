@@ -29,36 +29,41 @@ pub struct FieldSpec {
     pub buckets: &'static [f64],
 }
 
-/// The schema entry of one field, from its attributes and its type's shape.
-pub const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
-    match shape {
-        Shape::Value(value_type) => SchemaField::Metric(descriptor(spec, value_type, &[])),
-        Shape::Map(value_type, keys) => {
-            // `label = ...` renames the keys a `LabelSet` struct names itself.
-            let labels = if spec.labels.is_empty() {
-                keys.names
-            } else {
-                spec.labels
-            };
-            SchemaField::Metric(descriptor(spec, value_type, labels))
-        }
-        Shape::Group(schema) => SchemaField::Group(NestedGroup {
-            name: if spec.name.is_empty() {
-                None
-            } else {
-                Some(spec.name)
-            },
-            schema,
-        }),
-    }
+impl FieldSpec {
+    /// Every key absent: what the derive completes a field's spec with
+    /// (`..FieldSpec::NONE`), so that it writes only the keys it has.
+    pub const NONE: FieldSpec = FieldSpec {
+        name: "",
+        kind: None,
+        unit: "",
+        description: "",
+        labels: &[],
+        buckets: &[],
+    };
 }
 
-const fn descriptor(
-    spec: FieldSpec,
-    value_type: ValueType,
-    labels: &'static [&'static str],
-) -> MetricDescriptor {
-    MetricDescriptor {
+/// The schema entry of one field, from its attributes and its type's shape.
+///
+/// One function, without helpers: the compiler's interpreter evaluates it for every field of
+/// every group, and each call costs build time.
+pub const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
+    let (value_type, labels): (ValueType, &'static [&'static str]) = match shape {
+        Shape::Value(value_type) => (value_type, &[]),
+        // `label = ...` renames the keys a `LabelSet` struct names itself.
+        Shape::Map(value_type, keys) if spec.labels.is_empty() => (value_type, keys.names),
+        Shape::Map(value_type, _) => (value_type, spec.labels),
+        Shape::Group(schema) => {
+            return SchemaField::Group(NestedGroup {
+                name: if spec.name.is_empty() {
+                    None
+                } else {
+                    Some(spec.name)
+                },
+                schema,
+            })
+        }
+    };
+    SchemaField::Metric(MetricDescriptor {
         name: spec.name,
         kind: match spec.kind {
             Some(kind) => kind,
@@ -73,7 +78,7 @@ const fn descriptor(
             ValueType::Histogram => spec.buckets,
             _ => &[],
         },
-    }
+    })
 }
 
 /// The number of metrics in a list of fields.
