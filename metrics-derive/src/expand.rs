@@ -127,7 +127,8 @@ fn expand(container: &Container) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
-            const FIELDS: &[::metrics_core::__private::SchemaField] = &[#(#schema_fields),*];
+            const FIELDS: &[::metrics_core::__private::SchemaField] =
+                &::metrics_core::__private::fields([#(#schema_fields),*]);
             const PROMETHEUS: &[&str] = &[#(#prometheus_names),*];
             static SCHEMA: ::metrics_core::__private::GroupSchema =
                 ::metrics_core::__private::group(#type_name, FIELDS)
@@ -190,7 +191,7 @@ fn expand(container: &Container) -> TokenStream {
     }
 }
 
-/// The field's `SchemaField`, computed at compile time from its attributes and type.
+/// The field's spec and shape, which `fields` makes its `SchemaField` at compile time.
 fn schema_field(container: &Container, field: &Field) -> TokenStream {
     let ty = field.ty;
     let name = container.metric_name(field);
@@ -228,7 +229,7 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
     // `write_json` and the type checks name the same `<#ty as Field>` at the same span, so
     // rustc reports an unsupported type once.
     quote_spanned! {field.ty_span=>
-        ::metrics_core::__private::field(
+        (
             ::metrics_core::__private::FieldSpec {
                 name: #name,
                 unit: #unit,
