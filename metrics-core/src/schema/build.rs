@@ -45,7 +45,7 @@ impl FieldSpec {
 /// A group's schema entries, one per field from its attributes and its type's shape.
 ///
 /// One call for all of a group's fields: the compiler handles a `const` holding one array
-/// literal at a fraction of the cost of one holding a call per field.
+/// literal more cheaply than one holding a call per field (BENCHMARKS.md, "Compile time").
 pub const fn fields<const N: usize>(specs: [(FieldSpec, Shape); N]) -> [SchemaField; N] {
     // Any value to start from: each entry is overwritten.
     let mut fields = [field(FieldSpec::NONE, Shape::Value(ValueType::U64)); N];
