@@ -11,7 +11,7 @@ pub use crate::labels::json_key::SerdeKey;
 pub use crate::labels::{JsonKey, LabelSet, LabelValue, ToLabelValue};
 pub use crate::prometheus::collisions::{claims_capacity, prometheus_name_collision};
 pub use crate::schema::build::{
-    duplicate_name, field, group, metric_count, name_too_long, FieldSpec, Message,
+    duplicate_name, fields, group, metric_count, name_too_long, FieldSpec, Message,
 };
 pub use crate::schema::{GroupSchema, MetricKind, SchemaField};
 pub use crate::time::{PointTimes, TimeField};

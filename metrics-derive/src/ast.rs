@@ -22,6 +22,9 @@ pub(crate) struct Container<'a> {
 pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) ty: &'a Type,
+    /// The span of `ty`, which syn otherwise computes from the type's tokens on each call:
+    /// generated code spans several items at each field's type.
+    pub(crate) ty_span: Span,
     pub(crate) rename: Option<Given<LitStr>>,
     pub(crate) role: Role,
     /// What `#[serde(...)]` says about the field's JSON member.
@@ -114,6 +117,7 @@ impl<'a> Container<'a> {
                         Some(Field {
                             ident: field.ident.as_ref()?,
                             ty: &field.ty,
+                            ty_span: field.ty.span(),
                             rename: attrs.rename,
                             role,
                             serde: SerdeField::parse(&field.attrs, errors),

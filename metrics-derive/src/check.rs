@@ -116,7 +116,7 @@ fn counters_are_unsigned(field: &Field, keys: &MetricKeys, errors: &mut Errors) 
         .as_ref()
         .is_some_and(|kind| kind.value == Kind::Counter);
     if counter && field.std_value() == Some(Signed::Yes) {
-        errors.at(field.ty.span(), signed_counter(field));
+        errors.at(field.ty_span, signed_counter(field));
     }
 }
 

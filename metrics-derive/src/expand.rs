@@ -3,7 +3,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
 use syn::DeriveInput;
 
 use crate::ast::{type_text, Container, Field, Role};
@@ -66,7 +65,7 @@ fn expand(container: &Container) -> TokenStream {
     let visits = metric_fields.iter().map(|field| {
         let ty = field.ty;
         let member = field.ident;
-        quote_spanned! {ty.span()=>
+        quote_spanned! {field.ty_span=>
             <#ty as ::metrics_core::__private::Field>::#visit(&self.#member, visitor);
         }
     });
@@ -81,25 +80,25 @@ fn expand(container: &Container) -> TokenStream {
         // The member takes the type's span too, so that a missing trait points at the type
         // rather than at the whole field.
         let mut member = field.ident.clone();
-        member.set_span(ty.span());
+        member.set_span(field.ty_span);
         let first = i == 0;
         let quoted_key = quoted_json_key(key);
         let compact = format!("{}{quoted_key}:", if first { '{' } else { ',' });
         if matches!(field.role, Role::Time { .. }) {
             // Through `TimeField`, so that a type that cannot be a time gets that one error.
-            quote_spanned! {ty.span()=>
+            quote_spanned! {field.ty_span=>
                 <#ty as ::metrics_core::__private::TimeField>::write_member(
                     &self.#member, writer, format, #first, #quoted_key, #compact,
                 )?;
             }
         } else if matches!(field.role, Role::Skipped) {
-            quote_spanned! {ty.span()=>
+            quote_spanned! {field.ty_span=>
                 <#ty as ::metrics_core::__private::SkippedField>::write_member(
                     &self.#member, writer, format, #first, #quoted_key, #compact,
                 )?;
             }
         } else if inline {
-            quote_spanned! {ty.span()=>
+            quote_spanned! {field.ty_span=>
                 ::metrics_core::__private::JsonFormat::member(format, writer, #first, #quoted_key, #compact)?;
                 <#ty as ::metrics_core::__private::Field>::write_json(&self.#member, writer, format)?;
                 ::metrics_core::__private::Formatter::end_object_value(format, writer)?;
@@ -107,7 +106,7 @@ fn expand(container: &Container) -> TokenStream {
         } else {
             // `if let` rather than `?`: the same control flow with no `Try` calls to type
             // check and inline, which is measurable at hundreds of fields.
-            quote_spanned! {ty.span()=>
+            quote_spanned! {field.ty_span=>
                 if let ::core::result::Result::Err(error) =
                     <#ty as ::metrics_core::__private::Field>::write_member(
                         &self.#member, writer, format, #first, #quoted_key, #compact,
@@ -128,7 +127,8 @@ fn expand(container: &Container) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
-            const FIELDS: &[::metrics_core::__private::SchemaField] = &[#(#schema_fields),*];
+            const FIELDS: &[::metrics_core::__private::SchemaField] =
+                &::metrics_core::__private::fields([#(#schema_fields),*]);
             const PROMETHEUS: &[&str] = &[#(#prometheus_names),*];
             static SCHEMA: ::metrics_core::__private::GroupSchema =
                 ::metrics_core::__private::group(#type_name, FIELDS)
@@ -191,7 +191,7 @@ fn expand(container: &Container) -> TokenStream {
     }
 }
 
-/// The field's `SchemaField`, computed at compile time from its attributes and type.
+/// The field's spec and shape, which `fields` makes its `SchemaField` at compile time.
 fn schema_field(container: &Container, field: &Field) -> TokenStream {
     let ty = field.ty;
     let name = container.metric_name(field);
@@ -200,18 +200,9 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
         Role::Metric(keys) => keys,
         _ => &no_keys,
     };
-    let kind = match keys.kind.as_ref().map(|kind| kind_tokens(kind.value)) {
-        Some(kind) => quote!(::core::option::Option::Some(#kind)),
-        None => quote!(::core::option::Option::None),
-    };
-    let buckets = match &keys.buckets {
-        Some(_) => {
-            let ident = &container.input.ident;
-            let constant = buckets_const_name(field);
-            quote!(#ident::#constant)
-        }
-        None => quote!(&[]),
-    };
+    // The keys most fields have are written out; the others, when absent, come from
+    // `FieldSpec::NONE`, whose empty slices are one constant for the compiler to evaluate
+    // where a `&[]` per field would be one each.
     let unit = keys
         .unit
         .as_ref()
@@ -221,22 +212,32 @@ fn schema_field(container: &Container, field: &Field) -> TokenStream {
         Some(description) => description.value.value(),
         None => field.doc.clone().unwrap_or_default(),
     };
-    let labels = keys
-        .label
-        .iter()
-        .flat_map(|label| label.value.keys.iter().map(syn::LitStr::value));
+    let kind = keys.kind.as_ref().map(|kind| {
+        let kind = kind_tokens(kind.value);
+        quote!(kind: ::core::option::Option::Some(#kind),)
+    });
+    let labels = keys.label.as_ref().map(|label| {
+        let keys = label.value.keys.iter().map(syn::LitStr::value);
+        quote!(labels: &[#(#keys),*],)
+    });
+    let buckets = keys.buckets.as_ref().map(|_| {
+        let ident = &container.input.ident;
+        let constant = buckets_const_name(field);
+        quote!(buckets: #ident::#constant,)
+    });
     // Spanned at the type so that an unsupported type points at the field. `visit`,
     // `write_json` and the type checks name the same `<#ty as Field>` at the same span, so
     // rustc reports an unsupported type once.
-    quote_spanned! {ty.span()=>
-        ::metrics_core::__private::field(
+    quote_spanned! {field.ty_span=>
+        (
             ::metrics_core::__private::FieldSpec {
                 name: #name,
-                kind: #kind,
                 unit: #unit,
                 description: #description,
-                labels: &[#(#labels),*],
-                buckets: #buckets,
+                #kind
+                #labels
+                #buckets
+                ..::metrics_core::__private::FieldSpec::NONE
             },
             <#ty as ::metrics_core::__private::Field>::SHAPE,
         )
@@ -315,28 +316,30 @@ fn buckets_consts(container: &Container) -> TokenStream {
 /// at all fails only `Field`, once, and a user's own `MetricValue` types are judged by their
 /// `VALUE_TYPE` like the built-in ones.
 fn type_checks(field: &Field, index: usize) -> TokenStream {
+    // A std value type is neither a group nor a map, and `check` has judged its sign and its
+    // `label`: nothing to check, so nothing to prepare either.
+    if matches!(field.role, Role::Metric(_) | Role::MetricOrGroup) && field.std_value().is_some() {
+        return TokenStream::new();
+    }
     let ty = field.ty;
     let name = field.serde_name();
     let ty_text = type_text(ty);
-    let shape = quote_spanned!(ty.span()=> <#ty as ::metrics_core::__private::Field>::SHAPE);
+    let shape = quote_spanned!(field.ty_span=> <#ty as ::metrics_core::__private::Field>::SHAPE);
     let is = |test: &str| {
-        let test = syn::Ident::new(test, ty.span());
-        quote_spanned!(ty.span()=> ::metrics_core::__private::Shape::#test(#shape))
+        let test = syn::Ident::new(test, field.ty_span);
+        quote_spanned!(field.ty_span=> ::metrics_core::__private::Shape::#test(#shape))
     };
     let map_needs_label = || {
         let map = is("is_map");
         let names_keys = is("map_names_keys");
         fails_if(
-            ty.span(),
+            field.ty_span,
             quote!(#map && !#names_keys),
             format!("map field `{name}` needs `#[metric(label = \"...\")]` naming the attribute its keys are reported under, as in `label = \"tier\"`, or `label = (\"route\", \"method\")` for a tuple key"),
         )
     };
     let mut checks = Vec::new();
     match &field.role {
-        // A std value type is neither a group nor a map, and `check` has judged its sign
-        // and its `label`.
-        Role::Metric(_) | Role::MetricOrGroup if field.std_value().is_some() => {}
         Role::Metric(keys) => {
             let value_keys: Vec<_> = keys
                 .given()
@@ -381,7 +384,7 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
             }
             if let Some(kind) = &keys.kind {
                 let kind_path = kind_tokens(kind.value);
-                let accepts = quote_spanned!(ty.span()=> ::metrics_core::__private::Shape::accepts(#shape, #kind_path));
+                let accepts = quote_spanned!(field.ty_span=> ::metrics_core::__private::Shape::accepts(#shape, #kind_path));
                 let group = is("is_group");
                 let message = match kind.value {
                     Kind::Histogram | Kind::ExponentialHistogram => {
@@ -413,7 +416,7 @@ fn type_checks(field: &Field, index: usize) -> TokenStream {
                 .is_some_and(|kind| kind.value == Kind::Counter)
             {
                 checks.push(fails_if(
-                    ty.span(),
+                    field.ty_span,
                     is("is_signed"),
                     check::signed_counter(field),
                 ));
@@ -459,8 +462,7 @@ fn times(container: &Container) -> (TokenStream, TokenStream) {
         let member = field.ident;
         let name = field.serde_name();
         let keyword = which.keyword();
-        let needs_unit =
-            quote_spanned!(ty.span()=> <#ty as ::metrics_core::__private::TimeField>::NEEDS_UNIT);
+        let needs_unit = quote_spanned!(field.ty_span=> <#ty as ::metrics_core::__private::TimeField>::NEEDS_UNIT);
         let unit_nanos = match unit {
             Some(unit) => {
                 checks.extend(fails_if(
@@ -483,7 +485,7 @@ fn times(container: &Container) -> (TokenStream, TokenStream) {
                 1
             }
         };
-        let read = quote_spanned! {ty.span()=>
+        let read = quote_spanned! {field.ty_span=>
             <#ty as ::metrics_core::__private::TimeField>::unix_nano(&self.#member, #unit_nanos)
         };
         match which {
@@ -558,19 +560,29 @@ fn fails_with(span: Span, message: TokenStream) -> TokenStream {
 /// the earlier one's. Other pairs need no check: `check` has compared their names.
 fn unique_names_checks(fields: &[&Field]) -> Vec<TokenStream> {
     let flattened = |field: &Field| matches!(field.role, Role::FlattenedGroup { .. });
-    let may_collide = |a: &Field, b: &Field| {
-        let under = |name: &str, group: &str| {
-            name.starts_with(group) && name[group.len()..].starts_with('.')
-        };
-        flattened(a)
-            || flattened(b)
-            || under(&a.metric_name(), &b.metric_name())
-            || under(&b.metric_name(), &a.metric_name())
+    let under =
+        |name: &str, group: &str| name.starts_with(group) && name[group.len()..].starts_with('.');
+    // Each name rendered once: the pairs are quadratic in the fields, and rendering names
+    // for each pair cost measurable build time at hundreds of fields.
+    let names: Vec<String> = fields.iter().map(|field| field.metric_name()).collect();
+    // Without a flattened field or a dotted name, no pair can collide: skip them all.
+    if !fields
+        .iter()
+        .zip(&names)
+        .any(|(field, name)| flattened(field) || name.contains('.'))
+    {
+        return Vec::new();
+    }
+    let may_collide = |i: usize, j: usize| {
+        flattened(fields[i])
+            || flattened(fields[j])
+            || under(&names[i], &names[j])
+            || under(&names[j], &names[i])
     };
     let mut checks = Vec::new();
     for (j, later) in fields.iter().enumerate() {
         for (i, earlier) in fields[..j].iter().enumerate() {
-            if !may_collide(earlier, later) {
+            if !may_collide(i, j) {
                 continue;
             }
             let (a, b) = (earlier.serde_name(), later.serde_name());

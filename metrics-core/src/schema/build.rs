@@ -29,36 +29,57 @@ pub struct FieldSpec {
     pub buckets: &'static [f64],
 }
 
-/// The schema entry of one field, from its attributes and its type's shape.
-pub const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
-    match shape {
-        Shape::Value(value_type) => SchemaField::Metric(descriptor(spec, value_type, &[])),
-        Shape::Map(value_type, keys) => {
-            // `label = ...` renames the keys a `LabelSet` struct names itself.
-            let labels = if spec.labels.is_empty() {
-                keys.names
-            } else {
-                spec.labels
-            };
-            SchemaField::Metric(descriptor(spec, value_type, labels))
-        }
-        Shape::Group(schema) => SchemaField::Group(NestedGroup {
-            name: if spec.name.is_empty() {
-                None
-            } else {
-                Some(spec.name)
-            },
-            schema,
-        }),
-    }
+impl FieldSpec {
+    /// Every key absent: what the derive completes a field's spec with
+    /// (`..FieldSpec::NONE`), so that it writes only the keys it has.
+    pub const NONE: FieldSpec = FieldSpec {
+        name: "",
+        kind: None,
+        unit: "",
+        description: "",
+        labels: &[],
+        buckets: &[],
+    };
 }
 
-const fn descriptor(
-    spec: FieldSpec,
-    value_type: ValueType,
-    labels: &'static [&'static str],
-) -> MetricDescriptor {
-    MetricDescriptor {
+/// A group's schema entries, one per field from its attributes and its type's shape.
+///
+/// One call for all of a group's fields: the compiler handles a `const` holding one array
+/// literal more cheaply than one holding a call per field (BENCHMARKS.md, "Compile time").
+pub const fn fields<const N: usize>(specs: [(FieldSpec, Shape); N]) -> [SchemaField; N] {
+    // Any value to start from: each entry is overwritten.
+    let mut fields = [field(FieldSpec::NONE, Shape::Value(ValueType::U64)); N];
+    let mut i = 0;
+    while i < N {
+        let (spec, shape) = specs[i];
+        fields[i] = field(spec, shape);
+        i += 1;
+    }
+    fields
+}
+
+/// The schema entry of one field, from its attributes and its type's shape.
+///
+/// One function, without helpers: the compiler's interpreter evaluates it for every field of
+/// every group, and each call costs build time.
+pub(crate) const fn field(spec: FieldSpec, shape: Shape) -> SchemaField {
+    let (value_type, labels): (ValueType, &'static [&'static str]) = match shape {
+        Shape::Value(value_type) => (value_type, &[]),
+        // `label = ...` renames the keys a `LabelSet` struct names itself.
+        Shape::Map(value_type, keys) if spec.labels.is_empty() => (value_type, keys.names),
+        Shape::Map(value_type, _) => (value_type, spec.labels),
+        Shape::Group(schema) => {
+            return SchemaField::Group(NestedGroup {
+                name: if spec.name.is_empty() {
+                    None
+                } else {
+                    Some(spec.name)
+                },
+                schema,
+            })
+        }
+    };
+    SchemaField::Metric(MetricDescriptor {
         name: spec.name,
         kind: match spec.kind {
             Some(kind) => kind,
@@ -73,7 +94,7 @@ const fn descriptor(
             ValueType::Histogram => spec.buckets,
             _ => &[],
         },
-    }
+    })
 }
 
 /// The number of metrics in a list of fields.
@@ -81,7 +102,7 @@ pub const fn metric_count(fields: &[SchemaField]) -> usize {
     let mut count = 0;
     let mut i = 0;
     while i < fields.len() {
-        count += match fields[i] {
+        count += match &fields[i] {
             SchemaField::Metric(_) => 1,
             SchemaField::Group(group) => group.schema.metric_count,
         };
@@ -90,23 +111,12 @@ pub const fn metric_count(fields: &[SchemaField]) -> usize {
     count
 }
 
-/// A group's schema. Its longest full name is recorded for the groups that nest it, whose
-/// derive checks it with [`name_too_long`].
+/// A group's schema.
 pub const fn group(type_name: &'static str, fields: &'static [SchemaField]) -> GroupSchema {
-    let mut longest_name = 0;
-    let mut i = 0;
-    while i < fields.len() {
-        let len = full_name_len(fields[i]);
-        if len > longest_name {
-            longest_name = len;
-        }
-        i += 1;
-    }
     GroupSchema {
         type_name,
         fields,
         metric_count: metric_count(fields),
-        longest_name,
         prometheus_names: &[],
     }
 }
@@ -125,12 +135,16 @@ impl GroupSchema {
 }
 
 /// The length of the longest full name a field exports, relative to its group.
-const fn full_name_len(field: SchemaField) -> usize {
+///
+/// Measured here, by the check of the group that nests it, rather than stored in each
+/// schema: most groups are nested nowhere, and measuring every group's names in the
+/// compiler's interpreter cost measurable build time.
+const fn full_name_len(field: &SchemaField) -> usize {
     match field {
         SchemaField::Metric(metric) => metric.name.len(),
         SchemaField::Group(NestedGroup { name, schema }) => match name {
-            Some(name) => name.len() + 1 + schema.longest_name,
-            None => schema.longest_name,
+            Some(name) => name.len() + 1 + longest_in(schema.fields),
+            None => longest_in(schema.fields),
         },
     }
 }
@@ -144,7 +158,7 @@ pub const fn name_too_long(field: SchemaField, this_field: &str) -> Message {
     let SchemaField::Group(group) = field else {
         return Message::EMPTY;
     };
-    if full_name_len(field) <= MAX_NAME_LEN {
+    if full_name_len(&field) <= MAX_NAME_LEN {
         return Message::EMPTY;
     }
     let mut longest = match group.name {
@@ -153,12 +167,12 @@ pub const fn name_too_long(field: SchemaField, this_field: &str) -> Message {
     };
     let mut fields = group.schema.fields;
     let mut owner = group.schema.type_name;
-    // Descend along the field holding the longest name, as `group` measured it.
+    // Descend along the field holding the longest name.
     'descend: loop {
         let mut i = 0;
         while i < fields.len() {
             let candidate = fields[i];
-            if full_name_len(candidate) == longest_in(fields) {
+            if full_name_len(&candidate) == longest_in(fields) {
                 match candidate {
                     SchemaField::Metric(metric) => {
                         longest = longest.with(metric.name, owner);
@@ -212,7 +226,7 @@ const fn longest_in(fields: &[SchemaField]) -> usize {
     let mut longest = 0;
     let mut i = 0;
     while i < fields.len() {
-        let len = full_name_len(fields[i]);
+        let len = full_name_len(&fields[i]);
         if len > longest {
             longest = len;
         }

@@ -157,8 +157,6 @@ pub struct GroupSchema {
     pub fields: &'static [SchemaField],
     /// The number of metrics in the whole tree below this group.
     pub metric_count: usize,
-    /// The length of the longest full name below this group, checked against OTel's limit.
-    pub(crate) longest_name: usize,
     /// Per field, its metric's Prometheus family name when no group path can change it
     /// (`metrics_rules::prometheus::relocatable_family_name`), else `""`; rendered by the
     /// derive for the compile-time collision check of groups that nest this one.
