@@ -588,3 +588,12 @@ fn shards_merge_to_what_one_thread_would_record() {
         (sharded.min, sharded.max, sharded.count)
     );
 }
+
+/// Histograms stay usable wherever their atomics were: shared across threads and inside
+/// `catch_unwind`.
+#[test]
+fn histograms_are_send_sync_and_unwind_safe() {
+    fn check<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    check::<Histogram>();
+    check::<ExponentialHistogram>();
+}
