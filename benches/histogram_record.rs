@@ -4,7 +4,8 @@
 //! records the same 1,000 values spread over every bucket, so figures are per 1,000 records.
 //! `record_2_threads` has two threads record 20,000 values each into one histogram at once
 //! (thread start included, the same for every routine): what a contended hot path costs.
-//! `read` takes a snapshot of each histogram type holding the 1,000 values: an export's cost.
+//! `read` takes a snapshot of each histogram type holding the 1,000 values, recorded by one
+//! thread or by four (four shards to add up): an export's cost.
 //!
 //! ```text
 //! BENCH_PAIRED=record_1000 cargo bench --bench histogram_record
@@ -124,19 +125,40 @@ fn contended() -> [Routine; 3] {
     ]
 }
 
-fn read() -> [Routine; 2] {
+fn read() -> [Routine; 4] {
     let explicit = Histogram::new();
     let exponential = ExponentialHistogram::new();
     for value in values() {
         explicit.record(value);
         exponential.record(value);
     }
+    // The same values recorded by four threads, a quarter each: four shards to add up.
+    let explicit_4 = Histogram::new();
+    let exponential_4 = ExponentialHistogram::new();
+    let values = values();
+    std::thread::scope(|scope| {
+        for quarter in values.chunks(values.len() / 4) {
+            let (explicit_4, exponential_4) = (&explicit_4, &exponential_4);
+            scope.spawn(move || {
+                for &value in quarter {
+                    explicit_4.record(value);
+                    exponential_4.record(value);
+                }
+            });
+        }
+    });
     [
         Routine::new("read", "explicit", move || {
             black_box(black_box(&explicit).snapshot());
         }),
         Routine::new("read", "exponential", move || {
             black_box(black_box(&exponential).snapshot());
+        }),
+        Routine::new("read", "explicit_4_threads", move || {
+            black_box(black_box(&explicit_4).snapshot());
+        }),
+        Routine::new("read", "exponential_4_threads", move || {
+            black_box(black_box(&exponential_4).snapshot());
         }),
     ]
 }
