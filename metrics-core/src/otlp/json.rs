@@ -6,6 +6,7 @@ use serde_json::ser::{CompactFormatter, Formatter};
 use super::context::{OtlpContext, RequestTimes};
 use super::prepared::{DeltaKinds, NumberValue, PreparedMetric};
 use super::walk::{walk, Attributes, Distribution, Sink};
+use crate::json::needs_escape;
 use crate::labels::LabelValue;
 use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visitor};
 
@@ -14,7 +15,7 @@ use crate::{ExponentialBuckets, ExponentialHistogramPoint, HistogramPoint, Visit
 pub(super) fn string(out: &mut Vec<u8>, value: &str) {
     // Label values rarely need escaping: such a string is its bytes between quotes, copied
     // at once rather than through serde_json's writer, a call per run of plain bytes.
-    if !needs_escape(value.as_bytes()) {
+    if !needs_escape(value) {
         out.reserve(value.len() + 2);
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());
@@ -23,35 +24,6 @@ pub(super) fn string(out: &mut Vec<u8>, value: &str) {
     }
     // Serializing a `str` into a Vec cannot fail, and allocates nothing but the Vec's growth.
     let _ = serde_json::to_writer(&mut *out, value);
-}
-
-/// Whether serde_json escapes any of `bytes` in a string: a control character, the quote or
-/// the backslash. Eight bytes at a time (the last eight overlapping the ones before), as a
-/// byte at a time costs more than the copy.
-#[inline]
-fn needs_escape(bytes: &[u8]) -> bool {
-    let Some(last) = bytes.len().checked_sub(8) else {
-        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-    };
-    let word = |at: usize| {
-        let mut word = [0; 8];
-        word.copy_from_slice(&bytes[at..at + 8]);
-        u64::from_le_bytes(word)
-    };
-    (0..last).step_by(8).any(|at| word_needs_escape(word(at))) || word_needs_escape(word(last))
-}
-
-/// [`needs_escape`] for eight bytes, with the bit tricks of "Bit Twiddling Hacks" (`hasless`,
-/// `haszero`): exact on whether any byte matches, whatever the others.
-#[inline]
-fn word_needs_escape(word: u64) -> bool {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES * 0x80;
-    let less_than = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
-    let control = less_than(word, 0x20);
-    let quote = less_than(word ^ (ONES * u64::from(b'"')), 1);
-    let backslash = less_than(word ^ (ONES * u64::from(b'\\')), 1);
-    control | quote | backslash != 0
 }
 
 /// Appends `{"key":..,"value":{"stringValue":..}}`.
